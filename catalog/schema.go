@@ -1,0 +1,94 @@
+package catalog
+
+// The catalog lives in DuckDB itself, in schema "sluice" of the gateway's
+// database: definitions, versions, partitions, runs and lineage commit in
+// the same transactions as the DuckDB views that expose the objects, so a
+// publish is atomic for readers and survives a crash through DuckDB's WAL.
+//
+// These tables are the system tables of SQL-SURFACE.md: plain relations that
+// users and BI tools query directly.
+
+// schemaVersion is bumped whenever ddl changes shape.
+const schemaVersion = 1
+
+var ddl = []string{
+	`CREATE SCHEMA IF NOT EXISTS sluice`,
+	`CREATE SCHEMA IF NOT EXISTS public`,
+	`CREATE SEQUENCE IF NOT EXISTS sluice.object_ids START 1`,
+	`CREATE SEQUENCE IF NOT EXISTS sluice.run_ids START 1`,
+	`CREATE TABLE IF NOT EXISTS sluice.meta (
+		key   VARCHAR NOT NULL,
+		value VARCHAR
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.sources (
+		id          BIGINT NOT NULL,
+		schema      VARCHAR NOT NULL,
+		name        VARCHAR NOT NULL,
+		connector   VARCHAR NOT NULL,
+		location    VARCHAR,
+		options     MAP(VARCHAR, VARCHAR),
+		created_at  TIMESTAMPTZ NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.materialized_views (
+		id              BIGINT NOT NULL,
+		schema          VARCHAR NOT NULL,
+		name            VARCHAR NOT NULL,
+		query           VARCHAR NOT NULL,
+		partition_by    VARCHAR[] NOT NULL,
+		options         MAP(VARCHAR, VARCHAR),
+		refresh         VARCHAR NOT NULL,
+		status          VARCHAR NOT NULL,
+		version         BIGINT,
+		rows            BIGINT,
+		files           BIGINT,
+		bytes           BIGINT,
+		last_refresh    TIMESTAMPTZ,
+		created_at      TIMESTAMPTZ NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.versions (
+		object_id    BIGINT NOT NULL,
+		object       VARCHAR NOT NULL,
+		version      BIGINT NOT NULL,
+		path         VARCHAR NOT NULL,
+		rows         BIGINT NOT NULL,
+		files        BIGINT NOT NULL,
+		bytes        BIGINT NOT NULL,
+		created_at   TIMESTAMPTZ NOT NULL,
+		retired_at   TIMESTAMPTZ
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.partitions (
+		object     VARCHAR NOT NULL,
+		schema     VARCHAR NOT NULL,
+		object_id  BIGINT NOT NULL,
+		version    BIGINT NOT NULL,
+		partition  VARCHAR NOT NULL,
+		files      BIGINT NOT NULL,
+		rows       BIGINT NOT NULL,
+		bytes      BIGINT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.runs (
+		run_id         BIGINT NOT NULL,
+		object         VARCHAR NOT NULL,
+		schema         VARCHAR NOT NULL,
+		object_id      BIGINT NOT NULL,
+		trigger        VARCHAR NOT NULL,
+		attempt        INTEGER NOT NULL,
+		status         VARCHAR NOT NULL,
+		started_at     TIMESTAMPTZ NOT NULL,
+		finished_at    TIMESTAMPTZ,
+		rows_in        BIGINT,
+		rows_out       BIGINT,
+		files_written  BIGINT,
+		bytes_written  BIGINT,
+		version        BIGINT,
+		error          VARCHAR
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.dependencies (
+		object            VARCHAR NOT NULL,
+		object_schema     VARCHAR NOT NULL,
+		object_kind       VARCHAR NOT NULL,
+		depends_on        VARCHAR NOT NULL,
+		depends_on_schema VARCHAR NOT NULL,
+		depends_on_kind   VARCHAR NOT NULL
+	)`,
+}

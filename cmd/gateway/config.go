@@ -1,0 +1,264 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// envPrefix is the prefix of every environment variable the gateway reads:
+// SLUICE_LISTEN, SLUICE_DATA_DIR, ..., and SLUICE_CONFIG for the file.
+const envPrefix = "SLUICE"
+
+// Config is the gateway's configuration. Each field has one key, used as is
+// in the YAML file, with dashes as a command-line flag (--data-dir) and upper
+// cased behind SLUICE_ in the environment (SLUICE_DATA_DIR). Precedence:
+// flag > environment > file > default.
+type Config struct {
+	Listen          string        `mapstructure:"listen"`
+	DataDir         string        `mapstructure:"data_dir"`
+	LogFormat       string        `mapstructure:"log_format"`
+	LogLevel        string        `mapstructure:"log_level"`
+	MemoryLimit     string        `mapstructure:"memory_limit"`
+	Threads         int           `mapstructure:"threads"`
+	TempDir         string        `mapstructure:"temp_dir"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// DefaultConfig is the embedded default: what `make run` starts with.
+var DefaultConfig = Config{
+	Listen:          "127.0.0.1:5433",
+	DataDir:         "./sluice-data",
+	LogFormat:       "text",
+	LogLevel:        "info",
+	MemoryLimit:     "",
+	Threads:         0,
+	TempDir:         "",
+	ShutdownTimeout: 30 * time.Second,
+}
+
+// configKey describes one configuration key.
+type configKey struct {
+	name  string // key in the file; flag is name with '_' -> '-'
+	usage string
+}
+
+var configKeys = []configKey{
+	{"listen", "address to listen on (host:port)"},
+	{"data_dir", "directory for the catalog and materialized data"},
+	{"log_format", "log format: text or json"},
+	{"log_level", "log level: debug, info, warn or error"},
+	{"memory_limit", "DuckDB memory_limit, e.g. 4GB or 50% (empty: DuckDB's default)"},
+	{"threads", "DuckDB threads (0: DuckDB's default)"},
+	{"temp_dir", "DuckDB spill directory (empty: DATA_DIR/tmp)"},
+	{"shutdown_timeout", "how long running statements may finish after SIGINT/SIGTERM"},
+}
+
+func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
+
+func envName(key string) string { return envPrefix + "_" + strings.ToUpper(key) }
+
+// ConfigError is a configuration error; it names the offending key.
+type ConfigError struct {
+	Key string
+	Err error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("config key %q: %v", e.Key, e.Err) }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// newServeFlags returns the flag set of the serve command.
+func newServeFlags(output io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(output)
+	d := DefaultConfig
+	fs.String("config", "", "YAML config file (env "+envName("config")+")")
+	fs.String(flagName("listen"), d.Listen, usage("listen"))
+	fs.String(flagName("data_dir"), d.DataDir, usage("data_dir"))
+	fs.String(flagName("log_format"), d.LogFormat, usage("log_format"))
+	fs.String(flagName("log_level"), d.LogLevel, usage("log_level"))
+	fs.String(flagName("memory_limit"), d.MemoryLimit, usage("memory_limit"))
+	fs.Int(flagName("threads"), d.Threads, usage("threads"))
+	fs.String(flagName("temp_dir"), d.TempDir, usage("temp_dir"))
+	fs.Duration(flagName("shutdown_timeout"), d.ShutdownTimeout, usage("shutdown_timeout"))
+	return fs
+}
+
+func usage(key string) string {
+	for _, k := range configKeys {
+		if k.name == key {
+			return k.usage + " (env " + envName(key) + ")"
+		}
+	}
+	return ""
+}
+
+// LoadConfig builds the configuration from the defaults, the YAML file named
+// by --config (or SLUICE_CONFIG), the environment and the parsed flags, in
+// rising precedence. Unknown keys in the file and values of the wrong type
+// are errors naming the key; the result is validated.
+func LoadConfig(fs *pflag.FlagSet) (Config, error) {
+	v := viper.New()
+	d := DefaultConfig
+	v.SetDefault("listen", d.Listen)
+	v.SetDefault("data_dir", d.DataDir)
+	v.SetDefault("log_format", d.LogFormat)
+	v.SetDefault("log_level", d.LogLevel)
+	v.SetDefault("memory_limit", d.MemoryLimit)
+	v.SetDefault("threads", d.Threads)
+	v.SetDefault("temp_dir", d.TempDir)
+	v.SetDefault("shutdown_timeout", d.ShutdownTimeout.String())
+
+	for _, k := range configKeys {
+		if err := v.BindEnv(k.name, envName(k.name)); err != nil {
+			return Config{}, err
+		}
+		if f := fs.Lookup(flagName(k.name)); f != nil {
+			if err := v.BindPFlag(k.name, f); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+
+	file, _ := fs.GetString("config")
+	if !fs.Changed("config") {
+		if env, ok := os.LookupEnv(envName("config")); ok {
+			file = env
+		}
+	}
+	if file != "" {
+		if err := readConfigFile(v, file); err != nil {
+			return Config{}, err
+		}
+	}
+
+	var cfg Config
+	err := v.Unmarshal(&cfg, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.WeaklyTypedInput = true
+	})
+	if err != nil {
+		return Config{}, decodeError(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// readConfigFile reads the YAML file into v and refuses keys it does not know.
+func readConfigFile(v *viper.Viper, file string) error {
+	v.SetConfigFile(file)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		return fmt.Errorf("config file %s: %w", file, err)
+	}
+	known := map[string]bool{}
+	for _, k := range configKeys {
+		known[k.name] = true
+	}
+	// Only the file can bring unknown keys: the others are bound one by one.
+	fileOnly := viper.New()
+	fileOnly.SetConfigFile(file)
+	fileOnly.SetConfigType("yaml")
+	if err := fileOnly.ReadInConfig(); err != nil {
+		return fmt.Errorf("config file %s: %w", file, err)
+	}
+	var unknown []string
+	for _, k := range fileOnly.AllKeys() {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return &ConfigError{Key: unknown[0], Err: fmt.Errorf("unknown key in config file %s (unknown: %s)", file, strings.Join(unknown, ", "))}
+	}
+	return nil
+}
+
+// decodeError turns a mapstructure error into one that names the key.
+func decodeError(err error) error {
+	var de *mapstructure.DecodeError
+	if errors.As(err, &de) {
+		return &ConfigError{Key: de.Name(), Err: de.Unwrap()}
+	}
+	msg := err.Error()
+	for _, k := range configKeys {
+		if strings.Contains(msg, "'"+k.name+"'") || strings.Contains(msg, "\""+k.name+"\"") {
+			return &ConfigError{Key: k.name, Err: err}
+		}
+	}
+	return fmt.Errorf("config: %w", err)
+}
+
+// memoryLimitRE accepts DuckDB's memory_limit forms: a number with an
+// optional unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB) or a percentage.
+var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(b|bytes|kb|mb|gb|tb|kib|mib|gib|tib|%)?$`)
+
+// Validate checks every key and returns the first problem, naming the key.
+func (c Config) Validate() error {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return &ConfigError{Key: "listen", Err: fmt.Errorf("bad address %q: %w", c.Listen, err)}
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		if strings.ContainsAny(host, " /\\") {
+			return &ConfigError{Key: "listen", Err: fmt.Errorf("bad host %q", host)}
+		}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return &ConfigError{Key: "listen", Err: fmt.Errorf("bad port %q in %q", port, c.Listen)}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return &ConfigError{Key: "data_dir", Err: errors.New("must not be empty")}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return &ConfigError{Key: "log_format", Err: fmt.Errorf("%q is not text or json", c.LogFormat)}
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return &ConfigError{Key: "log_level", Err: err}
+	}
+	if c.MemoryLimit != "" && !memoryLimitRE.MatchString(strings.TrimSpace(c.MemoryLimit)) {
+		return &ConfigError{Key: "memory_limit", Err: fmt.Errorf("%q is not a size such as 4GB, 512MiB or 50%%", c.MemoryLimit)}
+	}
+	if c.Threads < 0 {
+		return &ConfigError{Key: "threads", Err: fmt.Errorf("must not be negative, got %d", c.Threads)}
+	}
+	if c.ShutdownTimeout < 0 {
+		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// NewLogger returns the logger the configuration asks for, writing to w.
+func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel) // validated
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,210 @@
+// Command gateway is the Sluice server: a PostgreSQL-wire SQL pipeline
+// gateway over DuckDB.
+//
+//	gateway [serve] [--listen ADDR] [--data-dir DIR] [--config FILE] ...
+//	gateway version
+//
+// main only loads the configuration, builds the logger, wires the gateway
+// and runs it until SIGINT or SIGTERM; everything else lives in packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sluice-db/sluice/internal/gateway"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the gateway could not start or stopped with an error
+	exitUsage  = 2 // bad command line or configuration
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "sluice-gateway", versionString())
+		return exitOK
+	case "help":
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway version")
+		newServeFlags(stdout).PrintDefaults()
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve or version)\n", cmd)
+		return exitUsage
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := newServeFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gateway serve: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	cfg, err := LoadConfig(fs)
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway: bad configuration: %v\n", err)
+		return exitUsage
+	}
+	logger := cfg.NewLogger(stderr)
+
+	ctx := context.Background()
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		logger.Error("cannot listen", "listen", cfg.Listen, "err", err)
+		return exitFailed
+	}
+	g, err := gateway.Open(ctx, gateway.Options{
+		DataDir:     cfg.DataDir,
+		MemoryLimit: cfg.MemoryLimit,
+		Threads:     cfg.Threads,
+		TempDir:     cfg.TempDir,
+		Logger:      logger,
+	})
+	if err != nil {
+		l.Close()
+		logger.Error("cannot open the gateway", "data_dir", cfg.DataDir, "err", err)
+		return exitFailed
+	}
+	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString())
+
+	var rg runGroup
+	var shutdownErr error
+	{
+		// The server: Serve until Shutdown, which lets running statements
+		// finish until the timeout, then closes DuckDB.
+		rg.add(func() error {
+			if err := g.Serve(l); err != nil && !errors.Is(err, wire.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", err)
+			}
+			return nil
+		}, func(error) {
+			sctx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
+			defer cancel()
+			logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+			shutdownErr = g.Shutdown(sctx)
+		})
+	}
+	{
+		// Signals: SIGINT or SIGTERM end the group. Once one has arrived the
+		// handler is removed, so a second one kills the process at once.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		done := make(chan struct{})
+		rg.add(func() error {
+			defer signal.Stop(sigs)
+			select {
+			case s := <-sigs:
+				logger.Info("received signal", "signal", s.String())
+			case <-done:
+			}
+			return nil
+		}, func(error) {
+			close(done)
+		})
+	}
+	err = rg.run()
+	if err != nil {
+		logger.Error("gateway stopped", "err", err)
+		return exitFailed
+	}
+	if shutdownErr != nil {
+		logger.Error("shutdown did not complete", "err", shutdownErr)
+		return exitFailed
+	}
+	logger.Info("gateway stopped")
+	return exitOK
+}
+
+// runGroup runs actors until the first one returns, then interrupts all of
+// them and waits for every one to return (prometheus's oklog/run idiom).
+// Every goroutine it starts has ended when run returns.
+type runGroup struct {
+	actors []actor
+}
+
+type actor struct {
+	execute   func() error
+	interrupt func(error)
+}
+
+func (g *runGroup) add(execute func() error, interrupt func(error)) {
+	g.actors = append(g.actors, actor{execute, interrupt})
+}
+
+// run returns the error of the first actor to return.
+func (g *runGroup) run() error {
+	if len(g.actors) == 0 {
+		return nil
+	}
+	errs := make(chan error, len(g.actors))
+	for _, a := range g.actors {
+		go func(a actor) { errs <- a.execute() }(a)
+	}
+	err := <-errs
+	for _, a := range g.actors {
+		a.interrupt(err)
+	}
+	for i := 1; i < len(g.actors); i++ {
+		<-errs
+	}
+	return err
+}

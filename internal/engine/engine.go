@@ -1,0 +1,171 @@
+//go:build duckdb_arrow
+
+// Package engine runs SQL on DuckDB. It is the only importer of duckdb-go:
+// it opens the database, gives each client session a dedicated connection
+// whose results stream as Arrow record batches, describes prepared
+// statements with PostgreSQL types (through pgcodec) and translates DuckDB
+// errors into SQLSTATEs.
+//
+// Build with -tags duckdb_arrow.
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"unsafe"
+
+	"github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/mapping"
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
+)
+
+// Config configures the DuckDB instance.
+type Config struct {
+	Path        string // database file; "" = in-memory
+	MemoryLimit string // DuckDB memory_limit ("" = default)
+	Threads     int    // 0 = default
+	TempDir     string // temp_directory for spilling ("" = default)
+}
+
+// Validate checks what can be checked before DuckDB sees the values; DuckDB
+// checks the rest when Open applies them.
+func (c Config) Validate() error {
+	if c.Threads < 0 {
+		return pgerr.InvalidParameter("engine: threads must be >= 0, got %d", c.Threads)
+	}
+	if c.TempDir != "" {
+		if fi, err := os.Stat(c.TempDir); err == nil && !fi.IsDir() {
+			return pgerr.InvalidParameter("engine: temp_directory %q is not a directory", c.TempDir)
+		}
+	}
+	return nil
+}
+
+// startupOptions are set in the DuckDB configuration before the database
+// opens (DSN options of duckdb-go's connector). With arrow_lossless_conversion, UUID and JSON arrive as the
+// arrow.uuid and arrow.json extensions, HUGEINT exactly, BOOLEAN as bool8.
+var startupOptions = [][2]string{
+	{"autoinstall_known_extensions", "false"},
+	{"autoload_known_extensions", "false"},
+	{"arrow_lossless_conversion", "true"},
+}
+
+// extensions are loaded explicitly; they are linked into the binary.
+var extensions = []string{"parquet", "json", "icu", "core_functions"}
+
+// DB is an open DuckDB instance.
+type DB struct {
+	sqlDB *sql.DB
+}
+
+// Open opens (or creates) the database and applies cfg. A bad setting is an
+// error naming the setting's key.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	for _, o := range startupOptions {
+		q.Set(o[0], o[1])
+	}
+	connector, err := duckdb.NewConnector(cfg.Path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, pgerr.Wrap(pgerrcode.IOError, fmt.Errorf("engine: open %q: %w", cfg.Path, err))
+	}
+	db := &DB{sqlDB: sql.OpenDB(connector)}
+	if err := db.apply(ctx, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// apply sets the configured settings and loads the extensions.
+func (db *DB) apply(ctx context.Context, cfg Config) error {
+	c, err := db.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	set := func(key, value string) error {
+		if _, err := c.Exec(ctx, fmt.Sprintf("SET GLOBAL %s = '%s'", key, strings.ReplaceAll(value, "'", "''"))); err != nil {
+			e := pgerr.As(err)
+			return &pgerr.Error{Code: pgerrcode.InvalidParameterValue, Message: fmt.Sprintf("engine: invalid %s %q: %s", key, value, e.Message), Cause: err}
+		}
+		return nil
+	}
+	if cfg.MemoryLimit != "" {
+		if err := set("memory_limit", cfg.MemoryLimit); err != nil {
+			return err
+		}
+	}
+	if cfg.Threads > 0 {
+		if err := set("threads", fmt.Sprint(cfg.Threads)); err != nil {
+			return err
+		}
+	}
+	if cfg.TempDir != "" {
+		if err := set("temp_directory", cfg.TempDir); err != nil {
+			return err
+		}
+	}
+	for _, ext := range extensions {
+		if _, err := c.Exec(ctx, "LOAD "+ext); err != nil {
+			return fmt.Errorf("engine: load %s: %w", ext, err)
+		}
+	}
+	// Timestamps with time zone are rendered in UTC (+00); make input agree.
+	return set("TimeZone", "UTC")
+}
+
+// Close closes the database. Close every Conn first.
+func (db *DB) Close() error { return db.sqlDB.Close() }
+
+// SQL returns a database/sql handle on the same DuckDB instance, for small
+// catalog queries and transactions.
+func (db *DB) SQL() *sql.DB { return db.sqlDB }
+
+// Connect opens a dedicated connection for one client session. It is a
+// database/sql connection held for the session's life (database/sql never
+// hands a held *sql.Conn to anyone else), driven through DuckDB's C API for
+// streaming results.
+func (db *DB) Connect(ctx context.Context) (*Conn, error) {
+	sc, err := db.sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, Translate(err)
+	}
+	c := &Conn{sc: sc}
+	err = sc.Raw(func(dc any) error {
+		c.conn, err = nativeConn(dc)
+		return err
+	})
+	if err != nil {
+		sc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// nativeConn returns the DuckDB connection handle inside duckdb-go's
+// driver connection. duckdb-go executes statements only as materialized
+// results (duckdb_pending_prepared); streaming needs the handle, which it
+// keeps unexported. The field is checked by name and type, so a duckdb-go
+// upgrade that changes it fails here (and in the tests), not at random.
+func nativeConn(dc any) (mapping.Connection, error) {
+	v := reflect.ValueOf(dc)
+	if _, ok := dc.(*duckdb.Conn); !ok || v.IsNil() {
+		return mapping.Connection{}, pgerr.New(pgerrcode.InternalError, "engine: %T is not a DuckDB connection", dc)
+	}
+	f := v.Elem().FieldByName("conn")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[mapping.Connection]() {
+		return mapping.Connection{}, pgerr.New(pgerrcode.InternalError, "engine: unsupported duckdb-go version: no conn field")
+	}
+	return *(*mapping.Connection)(unsafe.Pointer(f.UnsafeAddr())), nil
+}

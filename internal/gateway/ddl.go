@@ -1,0 +1,314 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/sqlplan"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// defaultSchema is where unqualified names are created and looked up.
+const defaultSchema = "public"
+
+func resolve(n sql.Name) catalog.Ref {
+	if n.Schema == "" {
+		return catalog.Ref{Schema: defaultSchema, Name: n.Name}
+	}
+	return catalog.Ref{Schema: n.Schema, Name: n.Name}
+}
+
+func optionMap(opts []sql.Option) map[string]string {
+	m := make(map[string]string, len(opts))
+	for _, o := range opts {
+		m[o.Key] = o.Value.Text
+	}
+	return m
+}
+
+func notice(code, format string, args ...any) *pgerr.Error {
+	e := pgerr.New(code, format, args...)
+	e.Severity = "NOTICE"
+	return e
+}
+
+// checkNewName refuses a name that is taken (42P07) or in a missing schema
+// (3F000). exists reports a taken name for IF NOT EXISTS.
+func (s *session) checkNewName(ctx context.Context, ref catalog.Ref) (exists bool, err error) {
+	ok, err := s.g.cat.SchemaExists(ctx, ref.Schema)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, pgerr.New(pgerrcode.InvalidSchemaName, "schema %q does not exist", ref.Schema)
+	}
+	_, taken, err := s.g.cat.Lookup(ctx, ref)
+	return taken, err
+}
+
+func (s *session) createSource(ctx context.Context, st *sql.CreateSource, w wire.ResultWriter) (*cursor, error) {
+	const tag = "CREATE SOURCE"
+	ref := resolve(st.Name)
+	if st.Connector != "files" {
+		return nil, pgerr.Unsupported("CREATE SOURCE ... FROM %s is not supported yet (connectors come in a later release)", strings.ToUpper(st.Connector))
+	}
+	taken, err := s.checkNewName(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if taken {
+		if st.IfNotExists {
+			return s.done(tag, notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
+		}
+		return nil, pgerr.DuplicateTable(ref.Name)
+	}
+	scan, err := files.New(st.Location, s.g.baseDir, optionMap(st.Options))
+	if err != nil {
+		return nil, err
+	}
+	// Fail now, not at the first SELECT, when the files cannot be read.
+	if _, err := s.g.mat.Describe(ctx, scan.SQL()); err != nil {
+		return nil, err
+	}
+	id, err := s.g.cat.NextID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src := catalog.Source{ID: id, Ref: ref, Connector: "files", Location: scan.Path, Options: scan.Options}
+	if err := s.g.cat.CreateSource(ctx, src, scan.SQL()); err != nil {
+		return nil, err
+	}
+	return s.done(tag), nil
+}
+
+func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView, w wire.ResultWriter) (*cursor, error) {
+	ref := resolve(st.Name)
+	if len(st.Constraints) > 0 {
+		return nil, pgerr.Unsupported("EXPECT constraints are not supported yet (quality gates come with the scheduler release)")
+	}
+	if st.Refresh != nil && st.Refresh.Kind != sql.RefreshManual {
+		return nil, pgerr.Unsupported("REFRESH schedules other than MANUAL are not supported yet (they come with the scheduler release)")
+	}
+	taken, err := s.checkNewName(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if taken {
+		if st.IfNotExists {
+			return s.done("CREATE MATERIALIZED VIEW", notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
+		}
+		return nil, pgerr.DuplicateTable(ref.Name)
+	}
+	opts, err := sqlplan.ValidateViewOptions(optionMap(st.Options))
+	if err != nil {
+		return nil, err
+	}
+	cols, err := s.g.mat.Describe(ctx, st.Query)
+	if err != nil {
+		return nil, queryError(err, st)
+	}
+	if _, err := sqlplan.PlanRefresh(sqlplan.Refresh{Query: st.Query, Columns: cols, PartitionBy: st.PartitionBy, Options: opts}); err != nil {
+		return nil, err
+	}
+	deps, err := s.dependencies(ctx, ref, st.Query)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.g.cat.NextID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := catalog.View{ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: "manual", Status: "empty"}
+	if err := s.g.cat.CreateView(ctx, v, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
+		return nil, err
+	}
+	if !st.WithData {
+		return s.done("CREATE MATERIALIZED VIEW"), nil
+	}
+	run, err := s.g.mat.Refresh(ctx, v, "create", s.progress(w))
+	if err != nil {
+		// Creation is all or nothing: a view that cannot be populated is not created.
+		if _, derr := s.g.cat.Drop(context.WithoutCancel(ctx), []catalog.Dependency{{Object: ref, ObjectKind: catalog.KindMaterializedView}}); derr != nil {
+			s.g.log.Error("undoing failed CREATE MATERIALIZED VIEW", "view", ref.String(), "err", derr)
+		}
+		return nil, queryError(err, st)
+	}
+	return s.done(fmt.Sprintf("SELECT %d", run.RowsOut)), nil
+}
+
+// queryError points an error DuckDB found in a view's query at the query
+// inside the statement. (DuckDB counted from the start of "DESCRIBE query".)
+func queryError(err error, st *sql.CreateMaterializedView) error {
+	return err
+}
+
+// dependencies resolves the relations a query reads into lineage edges.
+func (s *session) dependencies(ctx context.Context, ref catalog.Ref, query string) ([]catalog.Dependency, error) {
+	tables, err := s.g.mat.TableRefs(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	var deps []catalog.Dependency
+	for _, t := range tables {
+		if t.Catalog != "" && t.Catalog != DatabaseName {
+			continue // another attached database: not tracked
+		}
+		dep := catalog.Ref{Schema: t.Schema, Name: t.Name}
+		if dep.Schema == "" {
+			dep.Schema = defaultSchema
+		}
+		kind, ok, err := s.g.cat.Lookup(ctx, dep)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // a system relation (pg_catalog, duckdb_*): not tracked
+		}
+		deps = append(deps, catalog.Dependency{Object: ref, ObjectKind: catalog.KindMaterializedView, DependsOn: dep, DependsOnKind: kind})
+	}
+	return deps, nil
+}
+
+// progress sends refresh progress to the client as NOTICE messages.
+func (s *session) progress(w wire.ResultWriter) func(string) {
+	return func(msg string) {
+		_ = w.Notice(notice(pgerrcode.SuccessfulCompletion, "%s", msg))
+	}
+}
+
+func (s *session) refresh(ctx context.Context, st *sql.Refresh, w wire.ResultWriter) (*cursor, error) {
+	if st.Kind == sql.KindPipeline {
+		return nil, pgerr.Unsupported("REFRESH PIPELINE is not supported yet (pipelines come with the scheduler release)")
+	}
+	if len(st.Partition) > 0 {
+		return nil, pgerr.Unsupported("REFRESH ... PARTITION (backfill) is not supported yet (it comes with the scheduler release)")
+	}
+	ref := resolve(st.Name)
+	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+		return nil, err
+	}
+	v, err := s.g.cat.GetView(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.g.mat.Refresh(ctx, v, "manual", s.progress(w)); err != nil {
+		return nil, err
+	}
+	return s.done("REFRESH MATERIALIZED VIEW"), nil
+}
+
+// expectKind checks that ref names an object of the wanted kind: 42P01 when
+// nothing has the name, 42809 when something else does.
+func (s *session) expectKind(ctx context.Context, ref catalog.Ref, want catalog.Kind) error {
+	kind, ok, err := s.g.cat.Lookup(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if want == catalog.KindSource {
+			return pgerr.New(pgerrcode.UndefinedObject, "source %q does not exist", ref.Name)
+		}
+		return pgerr.New(pgerrcode.UndefinedTable, "%s %q does not exist", want, ref.Name)
+	}
+	if kind != want {
+		e := pgerr.New(pgerrcode.WrongObjectType, "%q is not a %s", ref.Name, want)
+		e.Hint = fmt.Sprintf("%q is a %s.", ref.Name, kind)
+		return e
+	}
+	return nil
+}
+
+func dropKind(k sql.ObjectKind) catalog.Kind {
+	if k == sql.KindSource {
+		return catalog.KindSource
+	}
+	return catalog.KindMaterializedView
+}
+
+func (s *session) drop(ctx context.Context, st *sql.Drop, w wire.ResultWriter) (*cursor, error) {
+	tag := "DROP " + st.Kind.String()
+	if st.Kind == sql.KindPipeline {
+		return nil, pgerr.Unsupported("DROP PIPELINE is not supported yet (pipelines come with the scheduler release)")
+	}
+	want := dropKind(st.Kind)
+	var notices []*pgerr.Error
+	var objs []catalog.Dependency
+	seen := map[catalog.Ref]bool{}
+	for _, n := range st.Names {
+		ref := resolve(n)
+		if err := s.expectKind(ctx, ref, want); err != nil {
+			if st.IfExists && (pgerr.Code(err) == pgerrcode.UndefinedTable || pgerr.Code(err) == pgerrcode.UndefinedObject) {
+				notices = append(notices, notice(pgerrcode.SuccessfulCompletion, "%s %q does not exist, skipping", strings.ToLower(st.Kind.String()), ref.Name))
+				continue
+			}
+			return nil, err
+		}
+		closure, err := s.dependentClosure(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if len(closure) > 0 && !st.Cascade {
+			var details []string
+			for _, d := range closure {
+				details = append(details, fmt.Sprintf("%s %s depends on %s %s", d.ObjectKind, d.Object.Name, d.DependsOnKind, d.DependsOn.Name))
+			}
+			e := pgerr.New(pgerrcode.DependentObjectsStillExist, "cannot drop %s %s because other objects depend on it", want, ref.Name)
+			e.Detail = strings.Join(details, "\n")
+			e.Hint = "Use DROP ... CASCADE to drop the dependent objects too."
+			return nil, e
+		}
+		// Dependents first, deepest first, each once.
+		for i := len(closure) - 1; i >= 0; i-- {
+			d := closure[i]
+			if !seen[d.Object] {
+				seen[d.Object] = true
+				notices = append(notices, notice(pgerrcode.SuccessfulCompletion, "drop cascades to %s %s", d.ObjectKind, d.Object.Name))
+				objs = append(objs, catalog.Dependency{Object: d.Object, ObjectKind: d.ObjectKind})
+			}
+		}
+		if !seen[ref] {
+			seen[ref] = true
+			objs = append(objs, catalog.Dependency{Object: ref, ObjectKind: want})
+		}
+	}
+	if len(objs) > 0 {
+		retired, err := s.g.cat.Drop(ctx, objs)
+		if err != nil {
+			return nil, err
+		}
+		s.g.mat.Drop(retired)
+	}
+	return s.done(tag, notices...), nil
+}
+
+// dependentClosure returns every object that reads ref, directly or not,
+// in breadth-first order.
+func (s *session) dependentClosure(ctx context.Context, ref catalog.Ref) ([]catalog.Dependency, error) {
+	var out []catalog.Dependency
+	seen := map[catalog.Ref]bool{ref: true}
+	queue := []catalog.Ref{ref}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		deps, err := s.g.cat.Dependents(ctx, cur)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			if seen[d.Object] {
+				continue
+			}
+			seen[d.Object] = true
+			out = append(out, d)
+			queue = append(queue, d.Object)
+		}
+	}
+	return out, nil
+}

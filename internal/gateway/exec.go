@@ -1,0 +1,300 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// start executes one statement and returns a cursor over its outcome. prep
+// and args are set in the extended protocol. This is the one dispatch point
+// over the dialect's statement types.
+func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
+	if s.tx == txFailed && !endsTransaction(st) {
+		return nil, pgerr.New(pgerrcode.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	switch st := st.(type) {
+	case *sql.Passthrough:
+		return s.passthrough(ctx, resolveCatalogNames(st.Text()), prep, args, w)
+	case *sql.Show:
+		text, _ := s.rowSQL(st)
+		return s.passthrough(ctx, text, prep, args, w)
+	case *sql.CreateSource:
+		return s.createSource(ctx, st, w)
+	case *sql.CreateMaterializedView:
+		return s.createView(ctx, st, w)
+	case *sql.Refresh:
+		return s.refresh(ctx, st, w)
+	case *sql.Drop:
+		return s.drop(ctx, st, w)
+	case *sql.AlterSource:
+		return nil, pgerr.Unsupported("ALTER SOURCE is not supported yet; DROP and CREATE the source")
+	case *sql.AlterObject:
+		return nil, pgerr.Unsupported("ALTER %s is not supported yet (schedules come with the scheduler release)", st.Kind)
+	case *sql.CreatePipeline:
+		return nil, pgerr.Unsupported("CREATE PIPELINE is not supported yet (pipelines come with the scheduler release)")
+	case *sql.ExplainRefresh:
+		return nil, pgerr.Unsupported("EXPLAIN REFRESH is not supported yet")
+	default:
+		return nil, pgerr.Unsupported("statement %T is not supported", st)
+	}
+}
+
+// rowSQL returns the SQL a statement runs when it is SQL that DuckDB can
+// prepare: pass-through statements, and SHOW over the system tables.
+func (s *session) rowSQL(st sql.Statement) (string, bool) {
+	switch st := st.(type) {
+	case *sql.Passthrough:
+		return resolveCatalogNames(st.Text()), true
+	case *sql.Show:
+		return showSQL(st), true
+	}
+	return "", false
+}
+
+func showSQL(st *sql.Show) string {
+	switch st.What {
+	case sql.ShowSources:
+		return `SELECT schema, name, connector, location, options, created_at FROM sluice.sources ORDER BY schema, name`
+	case sql.ShowMaterializedViews:
+		return `SELECT schema, name, partition_by, refresh, status, version, rows, files, bytes, last_refresh FROM sluice.materialized_views ORDER BY schema, name`
+	case sql.ShowPipelines:
+		return `SELECT error('SHOW PIPELINES is not supported yet (pipelines come with the scheduler release)')`
+	case sql.ShowRuns:
+		q := `SELECT run_id, schema, object, trigger, attempt, status, started_at, finished_at, rows_out, files_written, bytes_written, version, error FROM sluice.runs`
+		if st.For != nil {
+			ref := resolve(*st.For)
+			q += " WHERE schema = " + sql.QuoteLiteral(ref.Schema) + " AND object = " + sql.QuoteLiteral(ref.Name)
+		}
+		return q + " ORDER BY run_id"
+	}
+	return "SELECT 1 WHERE false"
+}
+
+func endsTransaction(st sql.Statement) bool {
+	p, ok := st.(*sql.Passthrough)
+	if !ok {
+		return false
+	}
+	v := txVerb(sql.LeadingKeywords(p.Text(), 1))
+	return v == "COMMIT" || v == "ROLLBACK"
+}
+
+// txVerb classifies transaction control statements.
+func txVerb(kw []string) string {
+	if len(kw) == 0 {
+		return ""
+	}
+	switch kw[0] {
+	case "BEGIN", "START":
+		return "BEGIN"
+	case "COMMIT", "END":
+		return "COMMIT"
+	case "ROLLBACK", "ABORT":
+		return "ROLLBACK"
+	}
+	return ""
+}
+
+// passthrough runs SQL on the session's DuckDB connection, keeping the
+// transaction state PostgreSQL clients expect.
+func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
+	kw := sql.LeadingKeywords(text, 4)
+	verb := txVerb(kw)
+	switch {
+	case verb == "BEGIN" && s.tx != txIdle:
+		return s.done("BEGIN", warning(pgerrcode.ActiveSQLTransaction, "there is already a transaction in progress")), nil
+	case verb == "COMMIT" && s.tx == txIdle:
+		return s.done("COMMIT", warning(pgerrcode.NoActiveSQLTransaction, "there is no transaction in progress")), nil
+	case verb == "ROLLBACK" && s.tx == txIdle:
+		return s.done("ROLLBACK", warning(pgerrcode.NoActiveSQLTransaction, "there is no transaction in progress")), nil
+	case verb == "COMMIT" && s.tx == txFailed:
+		// PostgreSQL ends a failed transaction block with a rollback.
+		if _, err := s.conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return nil, err
+		}
+		s.tx = txIdle
+		return s.done("ROLLBACK"), nil
+	}
+	s.beginRead()
+	var res *engine.Result
+	var err error
+	if prep != nil {
+		res, err = prep.Run(ctx, args...)
+	} else {
+		res, err = s.conn.Run(ctx, text)
+	}
+	if err != nil {
+		if verb == "ROLLBACK" || verb == "COMMIT" {
+			s.tx = txIdle
+		}
+		return nil, err
+	}
+	switch verb {
+	case "BEGIN":
+		s.tx = txActive
+	case "COMMIT", "ROLLBACK":
+		s.tx = txIdle
+	}
+	c := &cursor{s: s}
+	if res.Rows != nil {
+		c.rows = res.Rows
+		c.tagFor = rowsTag(kw)
+		return c, nil
+	}
+	c.tag = commandTag(kw, res.RowsAffected)
+	return c, nil
+}
+
+func warning(code, msg string) *pgerr.Error {
+	e := pgerr.New(code, "%s", msg)
+	e.Severity = "WARNING"
+	return e
+}
+
+// done is the cursor of a statement that completed with a tag.
+func (s *session) done(tag string, notices ...*pgerr.Error) *cursor {
+	return &cursor{s: s, tag: tag, notices: notices}
+}
+
+// rowsTag returns the CommandComplete tag of a row-returning statement.
+func rowsTag(kw []string) func(int64) string {
+	first := ""
+	if len(kw) > 0 {
+		first = kw[0]
+	}
+	switch first {
+	case "INSERT":
+		return func(n int64) string { return fmt.Sprintf("INSERT 0 %d", n) }
+	case "UPDATE", "DELETE", "MERGE":
+		return func(n int64) string { return fmt.Sprintf("%s %d", first, n) }
+	case "SHOW", "EXPLAIN":
+		return func(int64) string { return first }
+	}
+	return func(n int64) string { return fmt.Sprintf("SELECT %d", n) }
+}
+
+// commandTag returns PostgreSQL's CommandComplete tag for a statement that
+// returned no rows.
+func commandTag(kw []string, affected int64) string {
+	if len(kw) == 0 {
+		return ""
+	}
+	switch kw[0] {
+	case "INSERT":
+		return fmt.Sprintf("INSERT 0 %d", affected)
+	case "UPDATE", "DELETE", "MERGE", "COPY":
+		return fmt.Sprintf("%s %d", kw[0], affected)
+	case "BEGIN", "START":
+		return "BEGIN"
+	case "COMMIT", "END":
+		return "COMMIT"
+	case "ROLLBACK", "ABORT":
+		return "ROLLBACK"
+	case "CREATE", "DROP", "ALTER":
+		words := []string{kw[0]}
+		for _, k := range kw[1:] {
+			switch k {
+			case "OR", "REPLACE", "TEMP", "TEMPORARY", "UNIQUE", "IF", "NOT", "EXISTS":
+				continue
+			}
+			words = append(words, k)
+			break
+		}
+		if kw[0] == "CREATE" && len(words) > 1 && words[1] == "TABLE" && affected > 0 {
+			return fmt.Sprintf("SELECT %d", affected) // CREATE TABLE AS, as PostgreSQL reports it
+		}
+		return strings.Join(words, " ")
+	}
+	return kw[0]
+}
+
+// cursor is the outcome of a started statement: rows to stream (with a tag
+// computed from their count) or just a tag, and notices to send first.
+type cursor struct {
+	s       *session
+	notices []*pgerr.Error
+	tag     string
+	rows    *engine.Rows
+	tagFor  func(int64) string
+
+	described bool
+	batch     arrow.RecordBatch
+	off       int64
+	n         int64
+	closed    bool
+}
+
+// send writes the outcome, at most maxRows rows (0 = all). It returns true
+// when rows remain (the portal is suspended).
+func (c *cursor) send(w wire.ResultWriter, maxRows int) (bool, error) {
+	for _, n := range c.notices {
+		if err := w.Notice(n); err != nil {
+			return false, err
+		}
+	}
+	c.notices = nil
+	if c.rows == nil {
+		return false, w.Complete(c.tag)
+	}
+	if !c.described {
+		if err := w.Columns(c.rows.Columns()); err != nil {
+			return false, err
+		}
+		c.described = true
+	}
+	sent := int64(0)
+	for {
+		if c.batch == nil || c.off >= c.batch.NumRows() {
+			if !c.rows.Next() {
+				if err := c.rows.Err(); err != nil {
+					return false, err
+				}
+				return false, w.Complete(c.tagFor(c.n))
+			}
+			c.batch, c.off = c.rows.Batch(), 0
+		}
+		n := c.batch.NumRows() - c.off
+		if maxRows > 0 {
+			if sent == int64(maxRows) {
+				return true, nil
+			}
+			n = min(n, int64(maxRows)-sent)
+		}
+		rec := c.batch
+		if c.off > 0 || n < rec.NumRows() {
+			rec = c.batch.NewSlice(c.off, c.off+n)
+		}
+		err := w.Rows(rec)
+		if rec != c.batch {
+			rec.Release()
+		}
+		if err != nil {
+			return false, err
+		}
+		c.off += n
+		c.n += n
+		sent += n
+	}
+}
+
+func (c *cursor) close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if c.rows != nil {
+		c.rows.Close()
+	}
+	if c.s.tx == txIdle {
+		c.s.endRead()
+	}
+}

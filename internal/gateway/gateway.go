@@ -1,0 +1,141 @@
+// Package gateway wires Sluice together: it opens the engine and the
+// catalog, recovers the data directory after a crash, and serves sessions
+// that dispatch parsed statements to DuckDB, the catalog and the
+// materializer.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/materialize"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	DataDir     string // default "./sluice-data"
+	MemoryLimit string // DuckDB memory_limit, "" = DuckDB's default
+	Threads     int    // DuckDB threads, 0 = DuckDB's default
+	TempDir     string // spill directory, "" = DataDir/tmp
+	Logger      *slog.Logger
+	// BaseDir resolves relative FILES paths; "" = the working directory.
+	BaseDir string
+}
+
+// DatabaseName is the database clients connect to (and the only one).
+const DatabaseName = "sluice"
+
+// databaseFile is DuckDB's file inside the data directory. Its name must
+// differ from the schema "sluice" of the system tables: DuckDB refuses
+// references that could name either a database or a schema.
+const databaseFile = "warehouse.duckdb"
+
+// sessionInit runs on every DuckDB connection: user objects live in schema
+// public, as PostgreSQL clients expect, and pg_sluice holds the catalog
+// overlays that make psql and BI tools see Sluice's objects.
+var sessionInit = []string{
+	"SET search_path = 'public,pg_sluice'",
+}
+
+// Gateway is a running Sluice instance.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	db      *engine.DB
+	cat     *catalog.Store
+	mat     *materialize.Materializer
+	srv     *wire.Server
+	baseDir string
+}
+
+// Open opens (or creates) the data directory and everything in it, and
+// brings it back to a consistent state after a crash.
+func Open(ctx context.Context, opts Options) (*Gateway, error) {
+	if opts.DataDir == "" {
+		opts.DataDir = "./sluice-data"
+	}
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	opts.DataDir = dataDir
+	if opts.TempDir == "" {
+		opts.TempDir = filepath.Join(dataDir, "tmp")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	base := opts.BaseDir
+	if base == "" {
+		if base, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []string{dataDir, opts.TempDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	db, err := engine.Open(ctx, engine.Config{
+		Path:        filepath.Join(dataDir, databaseFile),
+		MemoryLimit: opts.MemoryLimit,
+		Threads:     opts.Threads,
+		TempDir:     opts.TempDir,
+		ConnInit:    sessionInit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: opts, log: log, db: db, baseDir: base}
+	if err := g.init(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	g.srv = wire.NewServer(wire.Config{Handler: g, Logger: log})
+	log.Info("gateway ready", "data_dir", dataDir)
+	return g, nil
+}
+
+func (g *Gateway) init(ctx context.Context) error {
+	cat, err := catalog.Open(ctx, g.db.SQL())
+	if err != nil {
+		return err
+	}
+	g.cat = cat
+	if err := installOverlays(ctx, g.db.SQL()); err != nil {
+		return fmt.Errorf("pg_catalog overlays: %w", err)
+	}
+	g.mat = materialize.New(materialize.Options{
+		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
+	})
+	return g.mat.Recover(ctx)
+}
+
+// Serve accepts connections on l until Shutdown. It returns
+// wire.ErrServerClosed after Shutdown.
+func (g *Gateway) Serve(l net.Listener) error {
+	g.log.Info("listening", "addr", l.Addr().String())
+	return g.srv.Serve(l)
+}
+
+// Shutdown stops accepting connections, lets running statements finish
+// until ctx ends, then closes DuckDB cleanly.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	err := g.srv.Shutdown(ctx)
+	if cerr := g.db.Close(); err == nil {
+		err = cerr
+	}
+	g.log.Info("gateway stopped")
+	return err
+}
+
+// Close releases the gateway without serving (for callers that never Serve).
+func (g *Gateway) Close() error { return g.db.Close() }

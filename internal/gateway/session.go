@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/internal/pgcodec"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// NewSession implements wire.Handler: one DuckDB connection per client.
+func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.Session, error) {
+	db := info.Database
+	if db == "" {
+		db = info.User
+	}
+	if db != DatabaseName {
+		e := pgerr.New(pgerrcode.InvalidCatalogName, "database %q does not exist", db)
+		e.Severity = "FATAL"
+		e.Hint = fmt.Sprintf("Sluice serves one database, %q.", DatabaseName)
+		return nil, e
+	}
+	conn, err := g.db.Connect(ctx)
+	if err != nil {
+		return nil, engine.Translate(err)
+	}
+	// current_database() answers the name clients connected to, not the
+	// DuckDB file's name.
+	if _, err := conn.Exec(ctx, "CREATE OR REPLACE TEMP MACRO current_database() AS "+sql.QuoteLiteral(DatabaseName)); err != nil {
+		conn.Close()
+		return nil, engine.Translate(err)
+	}
+	return &session{g: g, conn: conn, user: info.User, tx: txIdle}, nil
+}
+
+// Transaction states, as ReadyForQuery reports them.
+const (
+	txIdle   = 'I'
+	txActive = 'T'
+	txFailed = 'E'
+)
+
+// session is one client connection's state.
+type session struct {
+	g    *Gateway
+	conn *engine.Conn
+	user string
+	tx   byte
+
+	// A reader ticket is held from the start of a statement (or of a
+	// transaction block) to its end, so the versions it may read stay on disk.
+	ticket  uint64
+	reading bool
+}
+
+func (s *session) TxStatus() byte { return s.tx }
+
+func (s *session) Close() error {
+	s.endRead()
+	return s.conn.Close()
+}
+
+func (s *session) beginRead() {
+	if !s.reading {
+		s.ticket = s.g.mat.Readers.Enter()
+		s.reading = true
+	}
+}
+
+func (s *session) endRead() {
+	if s.reading {
+		s.g.mat.Readers.Leave(s.ticket)
+		s.reading = false
+	}
+}
+
+// SimpleQuery runs each statement of a simple-protocol query in turn.
+func (s *session) SimpleQuery(ctx context.Context, query string, w wire.ResultWriter) error {
+	stmts, err := sql.Parse(query)
+	if err != nil {
+		return err
+	}
+	if len(stmts) == 0 {
+		return w.EmptyQuery()
+	}
+	for _, st := range stmts {
+		c, err := s.start(ctx, st, nil, nil, w)
+		if err == nil {
+			_, err = c.send(w, 0)
+			c.close()
+		}
+		if err != nil {
+			return s.failed(err, query, st)
+		}
+	}
+	return nil
+}
+
+// failed records an error's effect on the transaction and gives it its
+// final form: a SQLSTATE, and a position relative to the whole query.
+func (s *session) failed(err error, query string, st sql.Statement) error {
+	if s.tx == txActive {
+		s.tx = txFailed
+	}
+	if s.tx == txIdle {
+		s.endRead()
+	}
+	pe := pgerr.As(engine.Translate(err))
+	if pe.Position > 0 && st != nil {
+		// DuckDB counted from the start of the statement it saw.
+		pe = pe.WithPosition(int(pe.Position) + runeCount(query[:st.Start()]))
+	}
+	return pe
+}
+
+func runeCount(s string) int { return len([]rune(s)) }
+
+// Prepare implements the extended protocol's Parse.
+func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32) (wire.Statement, error) {
+	stmts, err := sql.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	switch len(stmts) {
+	case 0:
+		return &statement{s: s}, nil
+	case 1:
+	default:
+		return nil, pgerr.New(pgerrcode.SyntaxError, "cannot insert multiple commands into a prepared statement")
+	}
+	p := &statement{s: s, query: query, stmt: stmts[0]}
+	if text, ok := s.rowSQL(stmts[0]); ok {
+		prep, err := s.conn.Prepare(ctx, text)
+		if err != nil {
+			return nil, s.failed(err, query, stmts[0])
+		}
+		p.prep = prep
+		p.params = prep.ParamOIDs()
+		p.cols = prep.Columns()
+	}
+	for i, oid := range paramOIDs {
+		if oid != 0 && i < len(p.params) {
+			p.params[i] = oid
+		}
+	}
+	return p, nil
+}
+
+// statement is a prepared statement.
+type statement struct {
+	s      *session
+	query  string
+	stmt   sql.Statement // nil for an empty query
+	prep   *engine.Stmt  // DuckDB's prepared statement, when the statement runs SQL
+	params []uint32
+	cols   []pgcodec.Column
+}
+
+func (p *statement) ParamOIDs() []uint32       { return p.params }
+func (p *statement) Columns() []pgcodec.Column { return p.cols }
+
+func (p *statement) Close() error {
+	if p.prep != nil {
+		return p.prep.Close()
+	}
+	return nil
+}
+
+func (p *statement) Bind(ctx context.Context, formats []int16, params [][]byte) (wire.Portal, error) {
+	if len(params) != len(p.params) {
+		return nil, pgerr.New(pgerrcode.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(params), len(p.params))
+	}
+	args := make([]any, len(params))
+	for i, raw := range params {
+		f := int16(0)
+		switch {
+		case len(formats) == 1:
+			f = formats[0]
+		case len(formats) == len(params):
+			f = formats[i]
+		case len(formats) != 0:
+			return nil, pgerr.New(pgerrcode.ProtocolViolation, "bind message has %d parameter formats but %d parameters", len(formats), len(params))
+		}
+		v, err := pgcodec.DecodeParam(p.params[i], f, raw)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	return &portal{st: p, args: args}, nil
+}
+
+// portal is a bound statement; its cursor lives across Execute calls with a
+// row limit.
+type portal struct {
+	st   *statement
+	args []any
+	cur  *cursor
+}
+
+func (pt *portal) Columns() []pgcodec.Column { return pt.st.cols }
+
+func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int) (bool, error) {
+	s := pt.st.s
+	if pt.st.stmt == nil {
+		return false, w.EmptyQuery()
+	}
+	if pt.cur == nil {
+		c, err := s.start(ctx, pt.st.stmt, pt.st.prep, pt.args, w)
+		if err != nil {
+			return false, s.failed(err, pt.st.query, pt.st.stmt)
+		}
+		pt.cur = c
+	}
+	suspended, err := pt.cur.send(w, maxRows)
+	if err != nil {
+		pt.cur.close()
+		return false, s.failed(err, pt.st.query, pt.st.stmt)
+	}
+	if !suspended {
+		pt.cur.close()
+	}
+	return suspended, nil
+}
+
+func (pt *portal) Close() error {
+	if pt.cur != nil {
+		pt.cur.close()
+	}
+	return nil
+}

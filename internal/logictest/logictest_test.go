@@ -1,0 +1,112 @@
+package logictest
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-db/sluice/internal/gateway"
+	"github.com/sluice-db/sluice/wire"
+)
+
+var (
+	rewriteFlag = flag.Bool("rewrite", false, "rewrite the expected rows of the logic test files with the results they get (review the diff!)")
+	connFlag    = flag.String("logic.conn", "", "run the logic test files against this server (a pgx connection string, e.g. a reference PostgreSQL) instead of an in-process gateway")
+	verboseLog  = flag.Bool("logic.log", false, "show the gateway's log")
+)
+
+// testdataDir is the repository's testdata directory.
+func testdataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestLogic runs every testdata/logic/*.test file, once with pgx's default
+// extended protocol and once with the simple protocol, each run against a
+// fresh gateway on a fresh data directory so files and runs do not see each
+// other's objects.
+//
+//	go test -tags duckdb_arrow ./internal/logictest -run 'TestLogic/passthrough'
+//	go test -tags duckdb_arrow ./internal/logictest -run 'TestLogic/passthrough' -rewrite
+func TestLogic(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testdataDir(t), "logic", "*.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no testdata/logic/*.test files")
+	}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".test")
+		t.Run(name, func(t *testing.T) {
+			for _, proto := range []Protocol{Extended, Simple} {
+				t.Run(string(proto), func(t *testing.T) {
+					conn := *connFlag
+					if conn == "" {
+						conn = startGateway(t)
+					}
+					RunFile(t.Context(), t, path, Options{
+						ConnString: conn,
+						Protocol:   proto,
+						// The extended run rewrites; the simple run then
+						// checks the rewritten file.
+						Rewrite: *rewriteFlag && proto == Extended,
+						Vars: map[string]string{
+							"TESTDATA": testdataDir(t),
+							"TMPDIR":   t.TempDir(),
+						},
+					})
+				})
+			}
+		})
+	}
+}
+
+// startGateway opens a gateway on a temporary data directory, serves it on
+// 127.0.0.1:0 and returns a connection string; the gateway is shut down
+// when the test ends.
+func startGateway(t *testing.T) string {
+	t.Helper()
+	logger := slog.New(slog.DiscardHandler)
+	if *verboseLog {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	g, err := gateway.Open(t.Context(), gateway.Options{DataDir: t.TempDir(), Logger: logger})
+	if err != nil {
+		t.Fatalf("open gateway: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		select {
+		case err := <-served:
+			if !errors.Is(err, wire.ErrServerClosed) {
+				t.Errorf("Serve returned %v, want wire.ErrServerClosed", err)
+			}
+		case <-ctx.Done():
+			t.Errorf("Serve did not return after Shutdown")
+		}
+	})
+	return fmt.Sprintf("postgres://sluice@%s/sluice?sslmode=disable", l.Addr())
+}

@@ -1,0 +1,391 @@
+// Package materialize executes refreshes: it writes a new version of a
+// materialized view into a staging directory with DuckDB's partitioned
+// Parquet writer, moves it into place, publishes it through the catalog in
+// one transaction, and removes versions no reader needs any more. After a
+// crash, Recover brings the data directory back to what the catalog says.
+package materialize
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/sqlplan"
+)
+
+// Options configure a Materializer.
+type Options struct {
+	DB      *sql.DB // the engine's database/sql handle
+	Catalog *catalog.Store
+	DataDir string // absolute
+	Logger  *slog.Logger
+	// ConnInit runs on the connection of every refresh before the query
+	// (e.g. the search_path users' names resolve in).
+	ConnInit []string
+}
+
+// Materializer runs refreshes. Refreshes of one object are serialised: a
+// second refresh waits for the running one instead of racing it.
+type Materializer struct {
+	opts    Options
+	log     *slog.Logger
+	Readers *Readers
+
+	mu    sync.Mutex
+	locks map[int64]*sync.Mutex
+}
+
+// New returns a Materializer.
+func New(opts Options) *Materializer {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Materializer{opts: opts, log: log, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
+}
+
+func (m *Materializer) stagingRoot() string { return filepath.Join(m.opts.DataDir, "staging") }
+func (m *Materializer) objectsRoot() string { return filepath.Join(m.opts.DataDir, "objects") }
+
+// VersionPath is where version v of object id lives once published.
+func (m *Materializer) VersionPath(id, v int64) string {
+	return filepath.Join(m.objectsRoot(), strconv.FormatInt(id, 10), "v"+strconv.FormatInt(v, 10))
+}
+
+func (m *Materializer) lock(id int64) func() {
+	m.mu.Lock()
+	l, ok := m.locks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[id] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Recover runs at start, before any session: it removes staging leftovers
+// of interrupted refreshes, marks their runs failed, and removes version
+// directories that no published version references.
+func (m *Materializer) Recover(ctx context.Context) error {
+	if err := os.RemoveAll(m.stagingRoot()); err != nil {
+		return fmt.Errorf("materialize: removing staging: %w", err)
+	}
+	if err := os.MkdirAll(m.stagingRoot(), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.objectsRoot(), 0o755); err != nil {
+		return err
+	}
+	if _, err := m.opts.Catalog.Recover(ctx); err != nil {
+		return err
+	}
+	live, err := m.opts.Catalog.LivePaths(ctx)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, p := range live {
+		keep[filepath.Clean(p)] = true
+		keep[filepath.Dir(filepath.Clean(p))] = true
+	}
+	objects, err := os.ReadDir(m.objectsRoot())
+	if err != nil {
+		return err
+	}
+	for _, o := range objects {
+		dir := filepath.Join(m.objectsRoot(), o.Name())
+		if !keep[dir] {
+			m.log.Info("removing unreferenced object data", "path", dir)
+			_ = os.RemoveAll(dir)
+			continue
+		}
+		versions, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, v := range versions {
+			p := filepath.Join(dir, v.Name())
+			if !keep[p] {
+				m.log.Info("removing unreferenced version", "path", p)
+				_ = os.RemoveAll(p)
+			}
+		}
+	}
+	return nil
+}
+
+// Describe returns the columns of a query's result without running it.
+func (m *Materializer) Describe(ctx context.Context, query string) ([]sqlplan.Column, error) {
+	conn, err := m.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return describe(ctx, conn, query)
+}
+
+func describe(ctx context.Context, conn *sql.Conn, query string) ([]sqlplan.Column, error) {
+	rows, err := conn.QueryContext(ctx, "DESCRIBE "+query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var cols []sqlplan.Column
+	for rows.Next() {
+		vals := make([]any, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		cols = append(cols, sqlplan.Column{Name: fmt.Sprint(vals[0]), Type: fmt.Sprint(vals[1])})
+	}
+	return cols, rows.Err()
+}
+
+// TableRefs returns the relations a query reads, from DuckDB's own parser.
+func (m *Materializer) TableRefs(ctx context.Context, query string) ([]sqlplan.TableRef, error) {
+	var js string
+	if err := m.opts.DB.QueryRowContext(ctx, "SELECT json_serialize_sql($1)", query).Scan(&js); err != nil {
+		return nil, err
+	}
+	return sqlplan.TableRefs(js)
+}
+
+func (m *Materializer) conn(ctx context.Context) (*sql.Conn, error) {
+	conn, err := m.opts.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range m.opts.ConnInit {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+// Progress receives human-readable progress of a refresh (sent to psql as
+// NOTICE messages by the session).
+type Progress func(msg string)
+
+// Refresh recomputes view v in full and publishes the result as a new
+// version. The run is recorded in sluice.runs whatever happens; a failed
+// refresh leaves the current version untouched.
+func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger string, progress Progress) (*catalog.Run, error) {
+	unlock := m.lock(v.ID)
+	defer unlock()
+	if progress == nil {
+		progress = func(string) {}
+	}
+	// The definition may have changed (or gone) while we waited.
+	v, err := m.opts.Catalog.GetView(ctx, v.Ref)
+	if err != nil {
+		return nil, err
+	}
+	run := &catalog.Run{Object: v.Ref, ObjectID: v.ID, Trigger: trigger, Attempt: 1}
+	if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
+		return nil, err
+	}
+	retired, err := m.refresh(ctx, v, run, progress)
+	if err != nil {
+		// Record the failure even if ctx was cancelled.
+		if ferr := m.opts.Catalog.FailRun(context.WithoutCancel(ctx), run, err); ferr != nil {
+			m.log.Error("recording failed run", "object", v.Ref.String(), "run", run.ID, "err", ferr)
+		}
+		return run, err
+	}
+	m.Readers.Retire(retired...)
+	m.log.Info("refreshed", "object", v.Ref.String(), "run", run.ID, "version", run.Version,
+		"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten)
+	return run, nil
+}
+
+func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress) (retired []string, err error) {
+	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
+	defer os.RemoveAll(staging) // gone after a failure; renamed away after success
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, err
+	}
+	conn, err := m.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+
+	cols, err := describe(ctx, conn, v.Query)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := sqlplan.PlanRefresh(sqlplan.Refresh{
+		Query: v.Query, Columns: cols, PartitionBy: v.PartitionBy, Options: v.Options, StagingDir: staging,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Keep one open file per partition: DuckDB otherwise closes and reopens
+	// files past 100 partitions, flooding the output with small files.
+	if _, err := conn.ExecContext(ctx, "SET partitioned_write_max_open_files = 1000000"); err != nil {
+		return nil, err
+	}
+	progress(fmt.Sprintf("refreshing %s: writing a new version", v.Ref.Name))
+	files, err := copyFiles(ctx, conn, plan.CopySQL)
+	if err != nil {
+		return nil, err
+	}
+	parts := partitionStats(staging, files)
+	var rows int64
+	for _, p := range parts {
+		rows += p.Rows
+	}
+	progress(fmt.Sprintf("refreshing %s: wrote %d rows in %d files, %d partitions", v.Ref.Name, rows, len(files), len(parts)))
+
+	last, err := m.opts.Catalog.LatestVersion(ctx, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	version := max(last, v.Version) + 1
+	final := m.VersionPath(v.ID, version)
+	viewSQL := sqlplan.EmptyViewSQL(cols)
+	if len(files) > 0 {
+		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(staging, final); err != nil {
+			return nil, err
+		}
+		viewSQL = sqlplan.VersionViewSQL(final, cols, v.PartitionBy)
+	}
+	retired, err = m.opts.Catalog.Publish(context.WithoutCancel(ctx), catalog.Publish{
+		View: v, Run: run, Version: version, Path: final, Partitions: parts, ViewSQL: viewSQL,
+	})
+	if err != nil {
+		_ = os.RemoveAll(final)
+		return nil, err
+	}
+	return retired, nil
+}
+
+type writtenFile struct {
+	path  string
+	rows  int64
+	bytes int64
+}
+
+// copyFiles runs a COPY ... RETURN_STATS and returns the files it wrote.
+func copyFiles(ctx context.Context, conn *sql.Conn, copySQL string) ([]writtenFile, error) {
+	rows, err := conn.QueryContext(ctx, copySQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	idx := map[string]int{}
+	for i, n := range names {
+		idx[n] = i
+	}
+	for _, need := range []string{"filename", "count", "file_size_bytes"} {
+		if _, ok := idx[need]; !ok {
+			return nil, pgerr.New("XX000", "COPY RETURN_STATS did not return column %q", need)
+		}
+	}
+	var files []writtenFile
+	for rows.Next() {
+		vals := make([]any, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		files = append(files, writtenFile{
+			path:  fmt.Sprint(vals[idx["filename"]]),
+			rows:  toInt64(vals[idx["count"]]),
+			bytes: toInt64(vals[idx["file_size_bytes"]]),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// DuckDB may report a file that ended up empty; keep only real files.
+	out := files[:0]
+	for _, f := range files {
+		if _, err := os.Stat(f.path); err == nil {
+			out = append(out, f)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func toInt64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int32:
+		return int64(n)
+	case uint64:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	i, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+	return i
+}
+
+// partitionStats groups written files by their partition directory
+// (relative to the staging root, e.g. "day=2024-11-14").
+func partitionStats(root string, files []writtenFile) []catalog.PartitionStat {
+	by := map[string]*catalog.PartitionStat{}
+	for _, f := range files {
+		rel, err := filepath.Rel(root, filepath.Dir(f.path))
+		if err != nil || rel == "." {
+			rel = ""
+		}
+		rel = filepath.ToSlash(rel)
+		ps, ok := by[rel]
+		if !ok {
+			ps = &catalog.PartitionStat{Partition: rel}
+			by[rel] = ps
+		}
+		ps.Files++
+		ps.Rows += f.rows
+		ps.Bytes += f.bytes
+	}
+	out := make([]catalog.PartitionStat, 0, len(by))
+	for _, ps := range by {
+		out = append(out, *ps)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
+	return out
+}
+
+// Drop removes the given versions' files once no reader needs them.
+func (m *Materializer) Drop(paths []string) {
+	m.Readers.Retire(paths...)
+}
+
+var _ = strings.TrimSpace

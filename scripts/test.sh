@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs when it is missing (psql, pgbench,
+# initdb and pg_ctl from PostgreSQL 15, on Debian 12), then runs go vet and
+# every Go test. Idempotent; meant to run as root on a fresh machine (CI) or
+# on a developer's machine where everything is already there.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+export DEBIAN_FRONTEND=noninteractive
+
+PG_BIN=/usr/lib/postgresql/15/bin
+
+have_pg() {
+	command -v psql >/dev/null 2>&1 &&
+		command -v pgbench >/dev/null 2>&1 &&
+		[ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ]
+}
+
+if ! have_pg; then
+	SUDO=""
+	if [ "$(id -u)" -ne 0 ]; then
+		SUDO="sudo"
+	fi
+	echo "test.sh: installing postgresql-15 and postgresql-client-15"
+	$SUDO apt-get update
+	$SUDO apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15
+fi
+# Debian's packages put initdb and pg_ctl outside PATH; tests find them here.
+export PATH=$PATH:$PG_BIN
+
+go version
+echo "test.sh: go vet"
+go vet -tags duckdb_arrow ./...
+
+echo "test.sh: go test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+go test -tags duckdb_arrow -count=1 -timeout 25m ./... 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+echo
+echo "test.sh: summary"
+grep -E '^(ok|FAIL|---|panic:|\?)\s' "$log" | grep -vE '^\?\s.*\[no test files\]' || true
+passed=$(grep -cE '^ok\s' "$log" || true)
+failed=$(grep -cE '^FAIL\s' "$log" || true)
+echo "packages: $passed passed, $failed failed"
+exit "$status"

@@ -1,0 +1,22 @@
+package sql
+
+import "testing"
+
+func TestRequalifySchema(t *testing.T) {
+	names := map[string]bool{"pg_class": true, "pg_get_userbyid": true}
+	cases := map[string]string{
+		"SELECT 1":                                            "SELECT 1",
+		"SELECT * FROM pg_catalog.pg_class c":                 "SELECT * FROM pg_sluice.pg_class c",
+		"SELECT * FROM PG_CATALOG . \"pg_class\"":             "SELECT * FROM pg_sluice.\"pg_class\"",
+		"SELECT pg_catalog.pg_get_userbyid(c.relowner)":       "SELECT pg_sluice.pg_get_userbyid(c.relowner)",
+		"SELECT * FROM pg_catalog.pg_type":                    "SELECT * FROM pg_catalog.pg_type",
+		"SELECT 'pg_catalog.pg_class' -- pg_catalog.pg_class": "SELECT 'pg_catalog.pg_class' -- pg_catalog.pg_class",
+		"SELECT \"PG_CATALOG\".pg_class":                      "SELECT \"PG_CATALOG\".pg_class",
+		"SELECT x.pg_catalog.pg_class":                        "SELECT x.pg_catalog.pg_class",
+	}
+	for in, want := range cases {
+		if got := RequalifySchema(in, "pg_catalog", "pg_sluice", names); got != want {
+			t.Errorf("RequalifySchema(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}

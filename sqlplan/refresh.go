@@ -1,0 +1,198 @@
+// Package sqlplan turns bound definitions into plans: the DuckDB statements
+// a refresh runs, the view definitions that expose a version, the table
+// references a query depends on. It is pure (no I/O) and golden-tested.
+package sqlplan
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/connectors"
+	"github.com/sluice-db/sluice/internal/pgerr"
+)
+
+// Column is a column of a query result as DuckDB describes it.
+type Column struct {
+	Name string
+	Type string // DuckDB type, e.g. DATE, DECIMAL(18,3), VARCHAR
+}
+
+// ViewOptions declares the WITH options of CREATE MATERIALIZED VIEW.
+var ViewOptions = connectors.Specs{
+	{Name: "compression", Type: connectors.Enum, Values: []string{"zstd", "snappy", "gzip", "lz4", "uncompressed"}, Default: "zstd",
+		Doc: "Parquet compression codec"},
+	{Name: "target_file_size", Type: connectors.String,
+		Doc: "split partitions into files of about this size, e.g. '256MB' (default: one file per partition)"},
+	{Name: "location", Type: connectors.String, Unsupported: "outputs outside the data directory come with object storage support"},
+	{Name: "retries", Type: connectors.Int, Unsupported: "retries come with the scheduler release"},
+	{Name: "retry_backoff", Type: connectors.String, Unsupported: "retries come with the scheduler release"},
+	{Name: "timeout", Type: connectors.String, Unsupported: "timeouts come with the scheduler release"},
+	{Name: "keep_versions", Type: connectors.Int, Unsupported: "old versions are removed as soon as no reader needs them"},
+	{Name: "min_interval", Type: connectors.String, Unsupported: "ON CHANGE refresh comes with the scheduler release"},
+}
+
+// ValidateViewOptions checks the WITH options of a materialized view.
+func ValidateViewOptions(raw map[string]string) (map[string]string, error) {
+	opts, err := ViewOptions.Validate("materialized view", raw)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := opts["target_file_size"]; ok {
+		n, err := ParseSize(s)
+		if err != nil {
+			return nil, pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"target_file_size\": %v", err)
+		}
+		opts["target_file_size"] = strconv.FormatInt(n, 10)
+	}
+	return opts, nil
+}
+
+// ParseSize reads a byte size such as 1048576, '64MB', '1.5GiB' or '512kB'.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size", s)
+	}
+	mult := map[string]float64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+	m, ok := mult[unit]
+	if !ok {
+		return 0, fmt.Errorf("unknown size unit %q (use B, kB, MB, GB, KiB, MiB, GiB)", unit)
+	}
+	n := int64(f * m)
+	if n < 1<<20 {
+		return 0, fmt.Errorf("%q is below the minimum of 1MiB", s)
+	}
+	return n, nil
+}
+
+// Refresh is the input of a refresh plan.
+type Refresh struct {
+	Query       string   // the view's query
+	Columns     []Column // the query's result columns
+	PartitionBy []string
+	Options     map[string]string // validated view options
+	StagingDir  string            // empty directory to write into
+}
+
+// RefreshPlan is what a refresh runs.
+type RefreshPlan struct {
+	// CopySQL writes the result (the query ends its own line, so a trailing
+	// comment in it cannot swallow the rest) into StagingDir as Parquet and returns one
+	// row per file written (RETURN_STATS).
+	CopySQL string
+}
+
+// PlanRefresh plans a full refresh of a materialized view.
+func PlanRefresh(r Refresh) (RefreshPlan, error) {
+	if err := checkPartitionColumns(r.Columns, r.PartitionBy); err != nil {
+		return RefreshPlan{}, err
+	}
+	compression := r.Options["compression"]
+	if compression == "" {
+		compression = "zstd"
+	}
+	opts := []string{"FORMAT parquet", "COMPRESSION " + compression, "RETURN_STATS true"}
+	target := quote(r.StagingDir)
+	size, split := r.Options["target_file_size"]
+	if len(r.PartitionBy) > 0 {
+		opts = append(opts, "PARTITION_BY ("+identList(r.PartitionBy)+")")
+	}
+	if len(r.PartitionBy) > 0 || split {
+		opts = append(opts, "FILENAME_PATTERN 'part_{i}'")
+	} else {
+		target = quote(filepath.Join(r.StagingDir, "part_0.parquet"))
+	}
+	if split {
+		opts = append(opts, "FILE_SIZE_BYTES "+size)
+	}
+	return RefreshPlan{
+		CopySQL: fmt.Sprintf("COPY (%s\n) TO %s (%s)", strings.TrimSpace(r.Query), target, strings.Join(opts, ", ")),
+	}, nil
+}
+
+func checkPartitionColumns(cols []Column, partitionBy []string) error {
+	seen := map[string]bool{}
+	for _, p := range partitionBy {
+		if seen[p] {
+			return pgerr.New(pgerrcode.DuplicateColumn, "column %q appears twice in PARTITION BY", p)
+		}
+		seen[p] = true
+		if !hasColumn(cols, p) {
+			return pgerr.New(pgerrcode.UndefinedColumn, "PARTITION BY column %q is not a column of the query", p)
+		}
+	}
+	if len(partitionBy) > 0 && len(partitionBy) == len(cols) {
+		return pgerr.New(pgerrcode.InvalidTableDefinition, "PARTITION BY must leave at least one column out of the partition key")
+	}
+	return nil
+}
+
+func hasColumn(cols []Column, name string) bool {
+	for _, c := range cols {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// VersionViewSQL is the definition of the DuckDB view that exposes one
+// published version at path: the query's columns, in the query's order and
+// with the query's types, read from the version's Parquet files.
+func VersionViewSQL(path string, cols []Column, partitionBy []string) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = ident(c.Name)
+	}
+	if len(partitionBy) == 0 {
+		return fmt.Sprintf("SELECT %s FROM read_parquet(%s)", strings.Join(names, ", "), quote(filepath.Join(path, "*.parquet")))
+	}
+	types := make([]string, len(partitionBy))
+	for i, p := range partitionBy {
+		types[i] = quote(p) + ": " + quote(columnType(cols, p))
+	}
+	glob := filepath.Join(path, strings.Repeat("*/", len(partitionBy))+"*.parquet")
+	return fmt.Sprintf("SELECT %s FROM read_parquet(%s, hive_partitioning = true, hive_types = {%s})",
+		strings.Join(names, ", "), quote(glob), strings.Join(types, ", "))
+}
+
+// EmptyViewSQL is the definition of a view with the query's columns and no
+// rows, for a view created WITH NO DATA or whose result is empty.
+func EmptyViewSQL(cols []Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.Type, ident(c.Name))
+	}
+	return "SELECT " + strings.Join(parts, ", ") + " WHERE false"
+}
+
+func columnType(cols []Column, name string) string {
+	for _, c := range cols {
+		if c.Name == name {
+			return c.Type
+		}
+	}
+	return "VARCHAR"
+}
+
+func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func identList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = ident(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
