@@ -8,6 +8,8 @@ TAGS     := duckdb_arrow
 BIN      := bin/sluice-gateway
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -X main.version=$(VERSION)
+# Each benchmark iteration is a whole workload; -count gives the runs to take the median of.
+BENCHFLAGS ?= -benchtime 1x -count 5
 
 .PHONY: all build run test bench vet clean
 
@@ -27,7 +29,7 @@ vet:
 
 # Benchmarks (see docs/benchmarks.md for the workloads and the recorded numbers).
 bench:
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . $(BENCHFLAGS) -timeout 60m ./bench/...
 
 clean:
 	rm -rf bin

@@ -163,7 +163,8 @@ func describe(ctx context.Context, conn *sql.Conn, query string) ([]sqlplan.Colu
 // TableRefs returns the relations a query reads, from DuckDB's own parser.
 func (m *Materializer) TableRefs(ctx context.Context, query string) ([]sqlplan.TableRef, error) {
 	var js string
-	if err := m.opts.DB.QueryRowContext(ctx, "SELECT json_serialize_sql($1)", query).Scan(&js); err != nil {
+	q := "SELECT CAST(json_serialize_sql('" + strings.ReplaceAll(query, "'", "''") + "') AS VARCHAR)"
+	if err := m.opts.DB.QueryRowContext(ctx, q).Scan(&js); err != nil {
 		return nil, err
 	}
 	return sqlplan.TableRefs(js)
@@ -388,4 +389,3 @@ func (m *Materializer) Drop(paths []string) {
 	m.Readers.Retire(paths...)
 }
 
-var _ = strings.TrimSpace

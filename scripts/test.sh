@@ -31,7 +31,8 @@ export PATH=$PATH:$PG_BIN
 
 go version
 echo "test.sh: go vet"
-go vet -tags duckdb_arrow ./...
+vet_status=0
+go vet -tags duckdb_arrow ./... || vet_status=$?
 
 echo "test.sh: go test"
 log=$(mktemp)
@@ -46,5 +47,9 @@ echo "test.sh: summary"
 grep -E '^(ok|FAIL|---|panic:|\?)\s' "$log" | grep -vE '^\?\s.*\[no test files\]' || true
 passed=$(grep -cE '^ok\s' "$log" || true)
 failed=$(grep -cE '^FAIL\s' "$log" || true)
+if [ "$vet_status" -ne 0 ]; then
+	echo "test.sh: go vet failed (status $vet_status)"
+	[ "$status" -ne 0 ] || status=$vet_status
+fi
 echo "packages: $passed passed, $failed failed"
 exit "$status"

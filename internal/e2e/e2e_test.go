@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +232,32 @@ func assertNoStaging(t *testing.T, dataDir string) {
 			left = append(left[:10], "...")
 		}
 		t.Fatalf("staging leftovers after restart: %v", left)
+	}
+}
+
+// TestBadConfigExits2: a bad configuration stops the binary at start with
+// exit code 2 and a message naming the key.
+func TestBadConfigExits2(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\nthreadz: 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"serve", "--config", cfg},
+		{"--log-format", "xml"},
+		{"serve", "--threads", "-1"},
+	} {
+		cmd := exec.Command(gatewayBin, append(args, "--data-dir", t.TempDir())...)
+		out, err := cmd.CombinedOutput()
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit status 2\n%s", args, err, out)
+		}
+		key := map[string]string{"--config": "threadz", "--log-format": "log_format", "--threads": "threads"}
+		for flag, k := range key {
+			if slices.Contains(args, flag) && !strings.Contains(string(out), k) {
+				t.Errorf("%v: message does not name %q: %s", args, k, out)
+			}
+		}
 	}
 }

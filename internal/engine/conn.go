@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"time"
 
@@ -77,13 +78,16 @@ func (c *Conn) Run(ctx context.Context, query string, args ...any) (*Result, err
 	return res, err
 }
 
-// Close closes the connection and any open Rows.
+// Close closes the connection and any open Rows. The DuckDB connection is
+// discarded, not returned to the pool: a session's settings, temporary
+// objects and transaction must never reach another session.
 func (c *Conn) Close() error {
 	if c.closed {
 		return nil
 	}
 	c.closeActive()
 	c.closed = true
+	_ = c.sc.Raw(func(any) error { return driver.ErrBadConn })
 	return c.sc.Close()
 }
 

@@ -12,6 +12,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"net/url"
 	"os"
@@ -32,6 +33,9 @@ type Config struct {
 	MemoryLimit string // DuckDB memory_limit ("" = default)
 	Threads     int    // 0 = default
 	TempDir     string // temp_directory for spilling ("" = default)
+	// ConnInit runs on every new DuckDB connection (session settings such
+	// as search_path, which DuckDB cannot set globally).
+	ConnInit []string
 }
 
 // Validate checks what can be checked before DuckDB sees the values; DuckDB
@@ -75,7 +79,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	for _, o := range startupOptions {
 		q.Set(o[0], o[1])
 	}
-	connector, err := duckdb.NewConnector(cfg.Path+"?"+q.Encode(), nil)
+	connector, err := duckdb.NewConnector(cfg.Path+"?"+q.Encode(), connInit(cfg.ConnInit))
 	if err != nil {
 		return nil, pgerr.Wrap(pgerrcode.IOError, fmt.Errorf("engine: open %q: %w", cfg.Path, err))
 	}
@@ -123,6 +127,21 @@ func (db *DB) apply(ctx context.Context, cfg Config) error {
 	}
 	// Timestamps with time zone are rendered in UTC (+00); make input agree.
 	return set("TimeZone", "UTC")
+}
+
+// connInit returns duckdb-go's per-connection hook running stmts.
+func connInit(stmts []string) func(driver.ExecerContext) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	return func(ex driver.ExecerContext) error {
+		for _, s := range stmts {
+			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
+				return fmt.Errorf("engine: connection init %q: %w", s, err)
+			}
+		}
+		return nil
+	}
 }
 
 // Close closes the database. Close every Conn first.

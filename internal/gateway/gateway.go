@@ -40,7 +40,11 @@ const databaseFile = "warehouse.duckdb"
 // sessionInit runs on every DuckDB connection: user objects live in schema
 // public, as PostgreSQL clients expect, and pg_sluice holds the catalog
 // overlays that make psql and BI tools see Sluice's objects.
+// (The schemas are created here too: DuckDB refuses a search_path naming a
+// schema that does not exist, and this runs on the very first connection.)
 var sessionInit = []string{
+	"CREATE SCHEMA IF NOT EXISTS public",
+	"CREATE SCHEMA IF NOT EXISTS pg_sluice",
 	"SET search_path = 'public,pg_sluice'",
 }
 

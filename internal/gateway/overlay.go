@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"context"
-	"database/sql"
+	stdsql "database/sql"
 	"fmt"
 
 	"github.com/sluice-db/sluice/sql"
@@ -53,7 +53,7 @@ func resolveCatalogNames(stmt string) string {
 	return sql.RequalifySchema(stmt, "pg_catalog", overlaySchema, overlaid)
 }
 
-func installOverlays(ctx context.Context, db *sql.DB) error {
+func installOverlays(ctx context.Context, db *stdsql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

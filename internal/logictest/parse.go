@@ -33,7 +33,8 @@
 // (queries); the expected rows of a query run until a blank line. A query
 // without "----" expects no rows.
 //
-// "statement error" takes the expected SQLSTATE and, optionally, the rest of
+// "statement error" takes the expected SQLSTATE (or several separated by
+// '|', any of which is accepted: 58P01|58030) and, optionally, the rest of
 // the line as a regular expression that must match the error message.
 //
 // "query" takes one type letter per result column: T text (any value),
@@ -113,7 +114,7 @@ type Record struct {
 
 	// Statements and "query error".
 	ExpectError bool
-	SQLState    string         // expected SQLSTATE when ExpectError
+	SQLState    string         // expected SQLSTATE when ExpectError; "A|B" accepts either
 	ErrorRE     *regexp.Regexp // optional message pattern
 	ExpectCount int64          // statement count N; -1 when not given
 
@@ -254,8 +255,10 @@ func (p *parser) parse() error {
 func (p *parser) parseError(rec *Record, rest string, lineNo int) error {
 	rest = strings.TrimSpace(rest)
 	code, re, _ := strings.Cut(rest, " ")
-	if !isSQLState(code) {
-		return p.errf(lineNo, "want a 5-character SQLSTATE after error, got %q", code)
+	for _, c := range strings.Split(code, "|") {
+		if !isSQLState(c) {
+			return p.errf(lineNo, "want a 5-character SQLSTATE (or several separated by |) after error, got %q", code)
+		}
 	}
 	rec.ExpectError = true
 	rec.SQLState = code

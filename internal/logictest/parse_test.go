@@ -13,7 +13,7 @@ statement count 2
 INSERT INTO t VALUES (1, 'one'),
                      (2, '')
 
-statement error 42P01
+statement error 42P01|XX000
 SELECT * FROM missing
 
 statement error 42601 syntax error at or near "SELEC"
@@ -60,7 +60,7 @@ func TestParse(t *testing.T) {
 	if r[1].ExpectCount != 2 || !strings.Contains(r[1].SQL, "\n") {
 		t.Errorf("record 1: %+v", r[1])
 	}
-	if !r[2].ExpectError || r[2].SQLState != "42P01" || r[2].ErrorRE != nil {
+	if !r[2].ExpectError || r[2].SQLState != "42P01|XX000" || r[2].ErrorRE != nil {
 		t.Errorf("record 2: %+v", r[2])
 	}
 	if r[3].SQLState != "42601" || r[3].ErrorRE == nil || !r[3].ErrorRE.MatchString(`syntax error at or near "SELEC"`) {
@@ -104,6 +104,7 @@ func TestParseErrors(t *testing.T) {
 		{"statement okay\nSELECT 1\n", "got \"okay\""},
 		{"statement error\nSELECT 1\n", "SQLSTATE"},
 		{"statement error 4201\nSELECT 1\n", "SQLSTATE"},
+		{"statement error 42P01|\nSELECT 1\n", "SQLSTATE"},
 		{"statement error 42601 (\nSELECT 1\n", "bad error regexp"},
 		{"statement count x\nSELECT 1\n", "bad count"},
 		{"statement ok\n\n", "no SQL"},

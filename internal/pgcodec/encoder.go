@@ -93,10 +93,24 @@ func (e *RowEncoder) appender(c int, arr arrow.Array) appendFunc {
 	if ea, ok := arr.(array.ExtensionArray); ok {
 		arr = ea.Storage()
 	}
-	switch col.ext {
+	if f := extAppender(col.ext, arr, bin); f != nil {
+		return f
+	}
+	if bin {
+		if f := binaryAppender(arr); f != nil {
+			return f
+		}
+	}
+	return textAppender(arr, false)
+}
+
+// extAppender returns the append function for values of a DuckDB extension
+// or opaque type, nil for plain types.
+func extAppender(ext string, arr arrow.Array, bin bool) appendFunc {
+	switch ext {
 	case opaqueHugeint, opaqueUhugeint:
 		a := arr.(*array.FixedSizeBinary)
-		signed := col.ext == opaqueHugeint
+		signed := ext == opaqueHugeint
 		if bin {
 			return func(dst []byte, i int) []byte { return appendHugeint(dst, a.Value(i), signed, true) }
 		}
@@ -126,12 +140,26 @@ func (e *RowEncoder) appender(c int, arr arrow.Array) appendFunc {
 		}
 		return func(dst []byte, i int) []byte { return appendBoolText(dst, v[i] != 0) }
 	}
-	if bin {
-		if f := binaryAppender(arr); f != nil {
-			return f
-		}
+	return nil
+}
+
+// fieldText returns the text append function for a nested field's values.
+func fieldText(f arrow.Field, arr arrow.Array, duck bool) appendFunc {
+	if ea, ok := arr.(array.ExtensionArray); ok {
+		arr = ea.Storage()
 	}
-	return textAppender(arr, false)
+	fn := extAppender(columnFor(f).ext, arr, false)
+	if fn == nil {
+		fn = textAppender(arr, duck)
+	}
+	if !duck {
+		return fn
+	}
+	switch arr.(type) {
+	case array.ListLike, *array.Struct:
+		return fn
+	}
+	return duckScalar(fn)
 }
 
 func b2u8(b bool) byte {
@@ -399,19 +427,10 @@ func textAppender(arr arrow.Array, duck bool) appendFunc {
 		v, s := a.Values(), int(a.DataType().(arrow.DecimalType).GetScale())
 		return func(dst []byte, i int) []byte { return appendBigScaled(dst, v[i].BigInt(), s) }
 	case *array.String:
-		if duck {
-			return func(dst []byte, i int) []byte { return appendDuckString(dst, a.Value(i)) }
-		}
 		return func(dst []byte, i int) []byte { return append(dst, a.Value(i)...) }
 	case *array.LargeString:
-		if duck {
-			return func(dst []byte, i int) []byte { return appendDuckString(dst, a.Value(i)) }
-		}
 		return func(dst []byte, i int) []byte { return append(dst, a.Value(i)...) }
 	case *array.StringView:
-		if duck {
-			return func(dst []byte, i int) []byte { return appendDuckString(dst, a.Value(i)) }
-		}
 		return func(dst []byte, i int) []byte { return append(dst, a.Value(i)...) }
 	case *array.Binary:
 		return func(dst []byte, i int) []byte { return appendByteaText(dst, a.Value(i)) }

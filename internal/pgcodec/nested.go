@@ -24,10 +24,7 @@ func pgArrayText(a array.ListLike) appendFunc {
 	if _, isMap := child.(*array.Map); isMap {
 		nestedList = false
 	}
-	elem := textAppender(child, false)
-	if _, ok := child.(*array.Struct); ok {
-		elem = structText(child.(*array.Struct))
-	}
+	elem := fieldText(elemField(a), child, false)
 	var scratch []byte
 	return func(dst []byte, i int) []byte {
 		start, end := a.ValueOffsets(i)
@@ -75,7 +72,7 @@ func needsArrayQuote(b []byte) bool {
 // duckListText writes a list nested in a struct or map: [1, 2, NULL].
 func duckListText(a array.ListLike) appendFunc {
 	child := a.ListValues()
-	elem := textAppender(child, true)
+	elem := fieldText(elemField(a), child, true)
 	return func(dst []byte, i int) []byte {
 		start, end := a.ValueOffsets(i)
 		dst = append(dst, '[')
@@ -99,7 +96,7 @@ func structText(a *array.Struct) appendFunc {
 	n := a.NumField()
 	fields := make([]appendFunc, n)
 	for k := range n {
-		fields[k] = textAppender(a.Field(k), true)
+		fields[k] = fieldText(st.Field(k), a.Field(k), true)
 	}
 	return func(dst []byte, i int) []byte {
 		dst = append(dst, '{')
@@ -122,7 +119,8 @@ func structText(a *array.Struct) appendFunc {
 // mapText writes a map as DuckDB prints it: {k1=v1, k2=v2}.
 func mapText(a *array.Map) appendFunc {
 	keys, items := a.Keys(), a.Items()
-	kf, vf := textAppender(keys, true), textAppender(items, true)
+	mt := a.DataType().(*arrow.MapType)
+	kf, vf := fieldText(mt.KeyField(), keys, true), fieldText(mt.ItemField(), items, true)
 	return func(dst []byte, i int) []byte {
 		start, end := a.ValueOffsets(i)
 		dst = append(dst, '{')
@@ -153,4 +151,41 @@ func appendDuckString(dst []byte, s string) []byte {
 		dst = append(dst, s[i])
 	}
 	return append(dst, '\'')
+}
+
+// duckScalar wraps a scalar's text function for use inside a struct, map
+// or nested list: DuckDB quotes a value with single quotes when it is empty
+// or holds whitespace or a character of its nested syntax.
+func duckScalar(fn appendFunc) appendFunc {
+	var scratch []byte
+	return func(dst []byte, i int) []byte {
+		mark := len(dst)
+		dst = fn(dst, i)
+		if !needsDuckQuote(dst[mark:]) {
+			return dst
+		}
+		scratch = append(scratch[:0], dst[mark:]...)
+		return appendDuckString(dst[:mark], string(scratch))
+	}
+}
+
+func needsDuckQuote(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r', '\'', '"', ',', '{', '}', '[', ']', '(', ')', ':', '=', '\\':
+			return true
+		}
+	}
+	return false
+}
+
+// elemField returns the element field of a list type, with its metadata.
+func elemField(a array.ListLike) arrow.Field {
+	if lt, ok := a.DataType().(arrow.ListLikeType); ok {
+		return lt.ElemField()
+	}
+	return arrow.Field{Type: a.ListValues().DataType()}
 }
