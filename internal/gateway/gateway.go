@@ -35,7 +35,7 @@ const DatabaseName = "sluice"
 // databaseFile is DuckDB's file inside the data directory. Its name must
 // differ from the schema "sluice" of the system tables: DuckDB refuses
 // references that could name either a database or a schema.
-const databaseFile = "warehouse.duckdb"
+const databaseFile = "warehouse.duckdb" // DuckDB names the database "warehouse"
 
 // sessionInit runs on every DuckDB connection: user objects live in schema
 // public, as PostgreSQL clients expect, and pg_sluice holds the catalog

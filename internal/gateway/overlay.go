@@ -29,16 +29,22 @@ var overlaid = map[string]bool{
 
 var overlayDDL = []string{
 	`CREATE SCHEMA IF NOT EXISTS pg_sluice`,
+	// DuckDB's own pg_namespace filters on current_database(), which sessions
+	// redefine to answer the name clients connected to; this one names the
+	// DuckDB database itself, and adds the system schemas PostgreSQL lists.
+	`CREATE OR REPLACE VIEW pg_sluice.pg_namespace AS
+		SELECT oid, schema_name AS nspname, 0 AS nspowner, NULL AS nspacl
+		FROM duckdb_schemas()
+		WHERE (database_name = 'warehouse' AND schema_name <> 'pg_sluice')
+		   OR (database_name = 'system' AND schema_name IN ('pg_catalog', 'information_schema'))`,
 	// Materialized views are DuckDB views over their current version; report
 	// them as relkind 'm', as PostgreSQL does. The overlay schemas are hidden.
 	`CREATE OR REPLACE VIEW pg_sluice.pg_class AS
 		SELECT c.* REPLACE (CASE WHEN m.name IS NOT NULL THEN 'm' ELSE c.relkind END AS relkind)
 		FROM system.pg_catalog.pg_class c
-		LEFT JOIN system.pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN sluice.materialized_views m ON m.schema = n.nspname AND m.name = c.relname
-		WHERE n.nspname IS DISTINCT FROM 'pg_sluice'`,
-	`CREATE OR REPLACE VIEW pg_sluice.pg_namespace AS
-		SELECT * FROM system.pg_catalog.pg_namespace WHERE nspname <> 'pg_sluice'`,
+		WHERE c.relnamespace NOT IN (SELECT oid FROM duckdb_schemas() WHERE database_name = 'warehouse' AND schema_name = 'pg_sluice')`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_matviews AS
 		SELECT m.schema AS schemaname, m.name AS matviewname, 'sluice' AS matviewowner,
 			NULL::VARCHAR AS tablespace, false AS hasindexes, m.version IS NOT NULL AS ispopulated,
