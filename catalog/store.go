@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgerrcode"
@@ -76,9 +77,19 @@ type Dependency struct {
 // the catalog has one writer at a time, so DuckDB never sees two catalog
 // transactions conflict.
 type Store struct {
-	db *sql.DB
-	mu sync.Mutex
+	db  *sql.DB
+	mu  sync.Mutex
+	gen atomic.Uint64
 }
+
+// Generation counts committed catalog changes. DuckDB's prepared statements
+// keep the plan of a view as it was when prepared, so a holder of prepared
+// statements prepares them again when the generation has moved.
+func (s *Store) Generation() uint64 { return s.gen.Load() }
+
+// Invalidate moves the generation for a change made outside the store (a
+// DDL statement passed through to DuckDB).
+func (s *Store) Invalidate() { s.gen.Add(1) }
 
 // Open creates the catalog tables if needed and returns the store.
 func Open(ctx context.Context, db *sql.DB) (*Store, error) {
@@ -130,7 +141,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.gen.Add(1)
+	return err
 }
 
 // NextID allocates an object id.

@@ -71,7 +71,7 @@ func (c *Conn) Run(ctx context.Context, query string, args ...any) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.execute(ctx, &ps, query, args, true)
+	res, err := c.execute(ctx, &ps, query, args, true, true)
 	if err != nil || res.Rows == nil {
 		mapping.DestroyPrepare(&ps)
 	}
@@ -126,7 +126,7 @@ func (c *Conn) prepare(ctx context.Context, query string) (mapping.PreparedState
 		if i == n-1 {
 			break
 		}
-		_, err := c.execute(ctx, &ps, query, nil, false)
+		_, err := c.execute(ctx, &ps, query, nil, false, false)
 		mapping.DestroyPrepare(&ps)
 		if err != nil {
 			return ps, err
@@ -136,8 +136,9 @@ func (c *Conn) prepare(ctx context.Context, query string) (mapping.PreparedState
 }
 
 // execute binds args and runs a prepared statement. With stream, a row
-// result is returned as open Rows that own ps; otherwise rows are drained.
-func (c *Conn) execute(ctx context.Context, ps *mapping.PreparedStatement, query string, args []any, stream bool) (*Result, error) {
+// result is returned as open Rows (which destroy ps on Close when ownPS:
+// a one-off statement; a Stmt keeps its ps); otherwise rows are drained.
+func (c *Conn) execute(ctx context.Context, ps *mapping.PreparedStatement, query string, args []any, stream, ownPS bool) (*Result, error) {
 	if err := bind(*ps, args); err != nil {
 		return nil, err
 	}
@@ -173,7 +174,9 @@ func (c *Conn) execute(ctx context.Context, ps *mapping.PreparedStatement, query
 			}
 			return &Result{}, rows.Close()
 		}
-		rows.ps = ps
+		if ownPS {
+			rows.ps = ps
+		}
 		c.active = rows
 		return &Result{Rows: rows}, nil
 	case mapping.ResultTypeChangedRows:

@@ -128,7 +128,7 @@ func (s *Stmt) Run(ctx context.Context, args ...any) (*Result, error) {
 		return nil, errClosed
 	}
 	s.c.closeActive()
-	return s.c.execute(ctx, &s.ps, s.query, args, true)
+	return s.c.execute(ctx, &s.ps, s.query, args, true, false)
 }
 
 // Close releases the statement.

@@ -144,6 +144,9 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	case "COMMIT", "ROLLBACK":
 		s.tx = txIdle
 	}
+	if len(kw) > 0 && (kw[0] == "CREATE" || kw[0] == "DROP" || kw[0] == "ALTER") {
+		s.g.cat.Invalidate()
+	}
 	c := &cursor{s: s}
 	if res.Rows != nil {
 		c.rows = res.Rows

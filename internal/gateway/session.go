@@ -134,14 +134,8 @@ func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 		return nil, pgerr.New(pgerrcode.SyntaxError, "cannot insert multiple commands into a prepared statement")
 	}
 	p := &statement{s: s, query: query, stmt: stmts[0]}
-	if text, ok := s.rowSQL(stmts[0]); ok {
-		prep, err := s.conn.Prepare(ctx, text)
-		if err != nil {
-			return nil, s.failed(err, query, stmts[0])
-		}
-		p.prep = prep
-		p.params = prep.ParamOIDs()
-		p.cols = prep.Columns()
+	if err := p.prepare(ctx); err != nil {
+		return nil, err
 	}
 	for i, oid := range paramOIDs {
 		if oid != 0 && i < len(p.params) {
@@ -151,12 +145,63 @@ func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 	return p, nil
 }
 
+// prepare (re)prepares the statement's SQL in DuckDB, if it runs SQL.
+func (p *statement) prepare(ctx context.Context) error {
+	text, ok := p.s.rowSQL(p.stmt)
+	if !ok {
+		return nil
+	}
+	p.gen = p.s.g.cat.Generation()
+	prep, err := p.s.conn.Prepare(ctx, text)
+	if err != nil {
+		return p.s.failed(err, p.query, p.stmt)
+	}
+	p.prep = prep
+	p.params = prep.ParamOIDs()
+	p.cols = prep.Columns()
+	return nil
+}
+
+// refresh prepares the statement again when the catalog changed since it
+// was prepared: DuckDB would otherwise run the plan of a view's old
+// definition (a materialized view's previous version). As in PostgreSQL, a
+// plan whose result columns changed is refused with 0A000.
+func (p *statement) refresh(ctx context.Context) error {
+	if p.prep == nil || p.gen == p.s.g.cat.Generation() {
+		return nil
+	}
+	old, oldCols, oldParams := p.prep, p.cols, p.params
+	if err := p.prepare(ctx); err != nil {
+		return err
+	}
+	old.Close()
+	if !sameColumns(oldCols, p.cols) || len(oldParams) != len(p.params) {
+		p.cols, p.params = oldCols, oldParams
+		return pgerr.Unsupported("cached plan must not change result type")
+	}
+	p.params = oldParams // keep the types the client was told
+	return nil
+}
+
+func sameColumns(a, b []pgcodec.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].OID != b[i].OID || a[i].TypeMod != b[i].TypeMod {
+			return false
+		}
+	}
+	return true
+}
+
 // statement is a prepared statement.
 type statement struct {
 	s      *session
 	query  string
 	stmt   sql.Statement // nil for an empty query
 	prep   *engine.Stmt  // DuckDB's prepared statement, when the statement runs SQL
+	gen    uint64        // catalog generation prep was prepared at
 	params []uint32
 	cols   []pgcodec.Column
 }
@@ -211,6 +256,9 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 		return false, w.EmptyQuery()
 	}
 	if pt.cur == nil {
+		if err := pt.st.refresh(ctx); err != nil {
+			return false, err
+		}
 		c, err := s.start(ctx, pt.st.stmt, pt.st.prep, pt.args, w)
 		if err != nil {
 			return false, s.failed(err, pt.st.query, pt.st.stmt)
