@@ -388,4 +388,3 @@ func partitionStats(root string, files []writtenFile) []catalog.PartitionStat {
 func (m *Materializer) Drop(paths []string) {
 	m.Readers.Retire(paths...)
 }
-

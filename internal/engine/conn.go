@@ -88,7 +88,10 @@ func (c *Conn) Close() error {
 	c.closeActive()
 	c.closed = true
 	_ = c.sc.Raw(func(any) error { return driver.ErrBadConn })
-	return c.sc.Close()
+	if err := c.sc.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		return err
+	}
+	return nil
 }
 
 func (c *Conn) closeActive() {
