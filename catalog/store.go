@@ -9,9 +9,9 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -197,8 +197,8 @@ func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) er
 // GetSource returns the source named ref.
 func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
 	var src Source
-	var opts any
-	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, options, created_at FROM sluice.sources WHERE schema = $1 AND name = $2`,
+	var opts string
+	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, `+optionsJSON+`, created_at FROM sluice.sources WHERE schema = $1 AND name = $2`,
 		ref.Schema, ref.Name).Scan(&src.ID, &src.Connector, &src.Location, &opts, &src.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return src, pgerr.New(pgerrcode.UndefinedObject, "source %q does not exist", ref.Name)
@@ -233,11 +233,12 @@ func (s *Store) CreateView(ctx context.Context, v View, deps []Dependency, empty
 // GetView returns the materialized view named ref.
 func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 	var v View
-	var parts, opts any
+	var parts any
+	var opts string
 	var version sql.NullInt64
 	var path sql.NullString
 	err := s.db.QueryRowContext(ctx, `
-		SELECT m.id, m.query, m.partition_by, m.options, m.refresh, m.status, m.version, v.path, m.created_at
+		SELECT m.id, m.query, m.partition_by, `+optionsJSON+`, m.refresh, m.status, m.version, v.path, m.created_at
 		FROM sluice.materialized_views m
 		LEFT JOIN sluice.versions v ON v.object_id = m.id AND v.version = m.version
 		WHERE m.schema = $1 AND m.name = $2`, ref.Schema, ref.Name).
@@ -587,16 +588,12 @@ func scanStrings(v any) []string {
 	return out
 }
 
-// scanMap reads a DuckDB MAP(VARCHAR, VARCHAR) as the driver returns it (a
-// map type of its own, hence reflection: catalog does not import the driver).
-func scanMap(v any) map[string]string {
+// optionsJSON selects an options MAP(VARCHAR, VARCHAR) as a JSON object,
+// which scanMap reads without knowing the driver's map types.
+const optionsJSON = `CAST(to_json(options) AS VARCHAR)`
+
+func scanMap(js string) map[string]string {
 	out := map[string]string{}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Map {
-		return out
-	}
-	for it := rv.MapRange(); it.Next(); {
-		out[fmt.Sprint(it.Key().Interface())] = fmt.Sprint(it.Value().Interface())
-	}
+	_ = json.Unmarshal([]byte(js), &out)
 	return out
 }

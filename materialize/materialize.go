@@ -252,6 +252,11 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		return nil, err
 	}
+	if plan.SplitAbove > 0 {
+		if files, err = splitLarge(ctx, conn, files, plan.SplitAbove, v.Options["compression"]); err != nil {
+			return nil, err
+		}
+	}
 	parts := partitionStats(staging, files)
 	var rows int64
 	for _, p := range parts {
@@ -336,6 +341,39 @@ func copyFiles(ctx context.Context, conn *sql.Conn, copySQL string) ([]writtenFi
 		if _, err := os.Stat(f.path); err == nil {
 			out = append(out, f)
 		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// splitLarge rewrites each file larger than target (by a quarter, so a file
+// just over the target is left alone) into files of about target bytes in
+// the same partition directory.
+func splitLarge(ctx context.Context, conn *sql.Conn, files []writtenFile, target int64, compression string) ([]writtenFile, error) {
+	var out []writtenFile
+	for i, f := range files {
+		if f.bytes <= target+target/4 {
+			out = append(out, f)
+			continue
+		}
+		tmp := filepath.Join(filepath.Dir(f.path), ".split-"+strconv.Itoa(i))
+		parts, err := copyFiles(ctx, conn, sqlplan.SplitSQL(f.path, tmp, target, compression))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Remove(f.path); err != nil {
+			return nil, err
+		}
+		for j, p := range parts {
+			dst := filepath.Join(filepath.Dir(f.path), fmt.Sprintf("part_%d_%d.parquet", i, j))
+			if err := os.Rename(p.path, dst); err != nil {
+				return nil, err
+			}
+			p.path = dst
+			out = append(out, p)
+		}
+		if err := os.Remove(tmp); err != nil {
 			return nil, err
 		}
 	}

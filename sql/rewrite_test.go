@@ -1,6 +1,9 @@
 package sql
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestRequalifySchema(t *testing.T) {
 	names := map[string]bool{"pg_class": true, "pg_get_userbyid": true}
@@ -17,6 +20,28 @@ func TestRequalifySchema(t *testing.T) {
 	for in, want := range cases {
 		if got := RequalifySchema(in, "pg_catalog", "pg_sluice", names); got != want {
 			t.Errorf("RequalifySchema(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+func TestDDLTargets(t *testing.T) {
+	cases := map[string]string{
+		"DROP VIEW trips":                           "DROP VIEW [trips] false",
+		"drop table if exists a, s.b cascade":       "DROP TABLE [a s.b] true",
+		"ALTER VIEW \"Odd\" RENAME TO x":            "ALTER VIEW [Odd] false",
+		"CREATE OR REPLACE VIEW v AS SELECT 1":      "REPLACE VIEW [v] false",
+		"CREATE OR REPLACE TEMP VIEW v AS SELECT 1": "<nil>",
+		"DROP SCHEMA s":                             "<nil>",
+		"SELECT 1":                                  "<nil>",
+		"DROP VIEW":                                 "<nil>",
+	}
+	for in, want := range cases {
+		got := "<nil>"
+		if d := DDLTargets(in); d != nil {
+			got = fmt.Sprintf("%s %s %v %v", d.Verb, d.Kind, d.Names, d.Cascade)
+		}
+		if got != want {
+			t.Errorf("DDLTargets(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

@@ -46,6 +46,8 @@ func TestPlans(t *testing.T) {
 		{"unpartitioned", Refresh{Query: "SELECT 1 AS x", Columns: []Column{{"x", "INTEGER"}}, StagingDir: "/data/staging/run-3"}},
 		{"split by size", Refresh{Query: "SELECT * FROM fares", Columns: fareCols, PartitionBy: []string{"day"},
 			Options: map[string]string{"target_file_size": "268435456"}, StagingDir: "/data/staging/run-4"}},
+		{"unpartitioned, split by size", Refresh{Query: "SELECT 1 AS x", Columns: []Column{{"x", "INTEGER"}},
+			Options: map[string]string{"target_file_size": "1048576"}, StagingDir: "/data/staging/run-6"}},
 		{"quoted names", Refresh{Query: `SELECT 1 AS "Odd ""Name"""`, Columns: []Column{{`Odd "Name"`, "INTEGER"}, {"v", "INTEGER"}},
 			PartitionBy: []string{`Odd "Name"`}, StagingDir: "/data/it's/run-5"}},
 	}
@@ -55,6 +57,10 @@ func TestPlans(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		fmt.Fprintf(&b, "-- %s\n%s\n", c.name, p.CopySQL)
+		if p.SplitAbove > 0 {
+			fmt.Fprintf(&b, "-- then split files above %d bytes:\n%s\n", p.SplitAbove,
+				SplitSQL("/data/staging/run-4/day=2024-11-14/part_0.parquet", "/data/staging/run-4/day=2024-11-14/.split-0", p.SplitAbove, ""))
+		}
 	}
 	b.WriteString("-- version view, partitioned\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day"}) + "\n")
 	b.WriteString("-- version view, two keys\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day", "zone"}) + "\n")

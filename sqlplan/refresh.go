@@ -87,9 +87,13 @@ type Refresh struct {
 // RefreshPlan is what a refresh runs.
 type RefreshPlan struct {
 	// CopySQL writes the result (the query ends its own line, so a trailing
-	// comment in it cannot swallow the rest) into StagingDir as Parquet and returns one
-	// row per file written (RETURN_STATS).
+	// comment in it cannot swallow the rest) into StagingDir as Parquet and
+	// returns one row per file written (RETURN_STATS).
 	CopySQL string
+	// SplitAbove, when > 0, is the file size above which a partition's file
+	// is rewritten into files of about that size (SplitSQL): DuckDB cannot
+	// combine FILE_SIZE_BYTES with PARTITION_BY.
+	SplitAbove int64
 }
 
 // PlanRefresh plans a full refresh of a materialized view.
@@ -112,12 +116,26 @@ func PlanRefresh(r Refresh) (RefreshPlan, error) {
 	} else {
 		target = quote(filepath.Join(r.StagingDir, "part_0.parquet"))
 	}
-	if split {
+	var splitAbove int64
+	if split && len(r.PartitionBy) == 0 {
 		opts = append(opts, "FILE_SIZE_BYTES "+size)
+	} else if split {
+		splitAbove, _ = strconv.ParseInt(size, 10, 64)
 	}
 	return RefreshPlan{
-		CopySQL: fmt.Sprintf("COPY (%s\n) TO %s (%s)", strings.TrimSpace(r.Query), target, strings.Join(opts, ", ")),
+		CopySQL:    fmt.Sprintf("COPY (%s\n) TO %s (%s)", strings.TrimSpace(r.Query), target, strings.Join(opts, ", ")),
+		SplitAbove: splitAbove,
 	}, nil
+}
+
+// SplitSQL rewrites one Parquet file into files of about size bytes in dir,
+// returning one row per file written.
+func SplitSQL(file, dir string, size int64, compression string) string {
+	if compression == "" {
+		compression = "zstd"
+	}
+	return fmt.Sprintf("COPY (SELECT * FROM read_parquet(%s)) TO %s (FORMAT parquet, COMPRESSION %s, FILE_SIZE_BYTES %d, FILENAME_PATTERN 'split_{i}', RETURN_STATS true)",
+		quote(file), quote(dir), compression, size)
 }
 
 func checkPartitionColumns(cols []Column, partitionBy []string) error {

@@ -312,3 +312,49 @@ func (s *session) dependentClosure(ctx context.Context, ref catalog.Ref) ([]cata
 	}
 	return out, nil
 }
+
+// guardDDL refuses plain DDL that would break Sluice's objects: a source or
+// a materialized view is a DuckDB view underneath, but DROP VIEW or ALTER
+// VIEW must not remove it behind the catalog's back; and a table or view
+// that materialized views read is not dropped from under them (2BP01, as
+// PostgreSQL does).
+func (s *session) guardDDL(ctx context.Context, text string) error {
+	d := sql.DDLTargets(text)
+	if d == nil {
+		return nil
+	}
+	for _, n := range d.Names {
+		ref := resolve(n)
+		kind, ok, err := s.g.cat.Lookup(ctx, ref)
+		if err != nil || !ok {
+			return err
+		}
+		switch kind {
+		case catalog.KindSource, catalog.KindMaterializedView:
+			e := pgerr.New(pgerrcode.WrongObjectType, "%q is a %s, not a %s", ref.Name, kind, strings.ToLower(d.Kind))
+			if d.Verb == "DROP" {
+				e.Hint = fmt.Sprintf("Use DROP %s.", strings.ToUpper(string(kind)))
+			}
+			return e
+		}
+		if d.Verb != "DROP" {
+			continue
+		}
+		deps, err := s.g.cat.Dependents(ctx, ref)
+		if err != nil || len(deps) == 0 {
+			return err
+		}
+		if d.Cascade {
+			return pgerr.Unsupported("DROP %s ... CASCADE of a relation that materialized views read is not supported; drop the materialized views first", d.Kind)
+		}
+		var details []string
+		for _, dep := range deps {
+			details = append(details, fmt.Sprintf("%s %s depends on %s %s", dep.ObjectKind, dep.Object.Name, kind, ref.Name))
+		}
+		e := pgerr.New(pgerrcode.DependentObjectsStillExist, "cannot drop %s %s because other objects depend on it", kind, ref.Name)
+		e.Detail = strings.Join(details, "\n")
+		e.Hint = "Drop the dependent materialized views first."
+		return e
+	}
+	return nil
+}

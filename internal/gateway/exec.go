@@ -23,6 +23,9 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 	}
 	switch st := st.(type) {
 	case *sql.Passthrough:
+		if err := s.guardDDL(ctx, st.Text()); err != nil {
+			return nil, err
+		}
 		return s.passthrough(ctx, resolveCatalogNames(st.Text()), prep, args, w)
 	case *sql.Show:
 		text, _ := s.rowSQL(st)

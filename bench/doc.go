@@ -1,0 +1,25 @@
+// Package bench holds Sluice's benchmarks (docs/benchmarks.md): result
+// streaming against PostgreSQL 15 and DuckDB over Arrow (W1), partitioned
+// refresh (W2) and CSV ingest (W3) against DuckDB's own COPY. Each workload
+// runs Sluice and its reference side by side in the same process, in
+// alternating order, and TestMain prints the medians and ratios at the end.
+//
+// They are Benchmark functions built with -tags duckdb_arrow, so the normal
+// test suite never runs them:
+//
+//	go test -tags duckdb_arrow -run '^$' -bench . -benchtime 1x -count 5 -timeout 60m ./bench/
+//
+// Sizes come from the environment (defaults are the documented full sizes):
+//
+//	SLUICE_BENCH_SCALE           multiplies every default size (e.g. 0.05 for a quick run)
+//	SLUICE_BENCH_ROWS            W1 narrow table rows (10,000,000)
+//	SLUICE_BENCH_LINEITEM_ROWS   W1 lineitem-shaped table rows (6,000,000)
+//	SLUICE_BENCH_REFRESH_ROWS    W2 rows (10,000,000)
+//	SLUICE_BENCH_CSV_ROWS        W3 CSV rows (7,500,000, about 1 GB)
+//	SLUICE_BENCH_MEMORY_LIMIT    DuckDB memory_limit of both sides (8GB)
+//	SLUICE_BENCH_PG_BIN          PostgreSQL binaries (/usr/lib/postgresql/15/bin)
+//	SLUICE_BENCH_GATEWAY_BIN     a prebuilt gateway binary (default: go build ./cmd/gateway)
+//
+// The gateway runs as its own process (the built binary), like PostgreSQL;
+// the DuckDB reference runs in the benchmark process through internal/engine.
+package bench

@@ -1,0 +1,244 @@
+//go:build duckdb_arrow
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitConnect retries a pgx connection until it answers or the deadline.
+func waitConnect(url string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("server exited before accepting connections")
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			err = conn.Ping(ctx)
+			conn.Close(ctx)
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// syncBuffer collects a child process's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// gatewayProc is the gateway binary running on a free port.
+type gatewayProc struct {
+	cmd    *exec.Cmd
+	URL    string
+	Data   string
+	log    *syncBuffer
+	exited chan struct{}
+}
+
+// gatewayBinary builds ./cmd/gateway (or takes SLUICE_BENCH_GATEWAY_BIN).
+func gatewayBinary(dir string) (string, error) {
+	if bin := os.Getenv("SLUICE_BENCH_GATEWAY_BIN"); bin != "" {
+		return bin, nil
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "sluice-gateway")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = "/usr/local/go/bin/go"
+	}
+	build := exec.Command(goCmd, "build", "-tags", "duckdb_arrow", "-o", bin, "./cmd/gateway")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/gateway: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func startGateway(dir string) (*gatewayProc, error) {
+	bin, err := gatewayBinary(dir)
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	g := &gatewayProc{
+		URL:    fmt.Sprintf("postgres://sluice@127.0.0.1:%d/sluice?sslmode=disable", port),
+		Data:   filepath.Join(dir, "sluice-data"),
+		log:    &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	g.cmd = exec.Command(bin, "serve",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--data-dir", g.Data,
+		"--memory-limit", memoryLimit,
+		"--log-level", "warn",
+		"--shutdown-timeout", "30s")
+	g.cmd.Dir = dir
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	for _, kv := range os.Environ() { // SLUICE_BENCH_* must not configure the gateway
+		if !strings.HasPrefix(kv, "SLUICE_") {
+			g.cmd.Env = append(g.cmd.Env, kv)
+		}
+	}
+	if err := g.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		g.cmd.Wait()
+		close(g.exited)
+	}()
+	if err := waitConnect(g.URL, g.exited, 90*time.Second); err != nil {
+		g.stop()
+		return nil, fmt.Errorf("gateway did not answer: %v\n%s", err, g.log.String())
+	}
+	return g, nil
+}
+
+// stop sends SIGTERM, waits for the exit, and kills after 30 s.
+func (g *gatewayProc) stop() {
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.exited:
+	case <-time.After(30 * time.Second):
+		_ = g.cmd.Process.Kill()
+		<-g.exited
+	}
+}
+
+// pgServer is a PostgreSQL 15 cluster in a temporary directory.
+type pgServer struct {
+	bin  string
+	dir  string // PGDATA, also the socket directory's parent
+	URL  string
+	runs []string // command prefix that runs as the cluster's owner
+}
+
+func pgBin() string { return envString("SLUICE_BENCH_PG_BIN", "/usr/lib/postgresql/15/bin") }
+
+// pgMissing says why PostgreSQL cannot be started here, or "".
+func pgMissing() string {
+	for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
+		if _, err := os.Stat(filepath.Join(pgBin(), b)); err != nil {
+			return fmt.Sprintf("PostgreSQL binaries not found in %s (install postgresql-15 or set SLUICE_BENCH_PG_BIN): %v", pgBin(), err)
+		}
+	}
+	if os.Geteuid() == 0 {
+		if _, err := user.Lookup("postgres"); err != nil {
+			return "running as root and there is no postgres user to run initdb as"
+		}
+		if _, err := exec.LookPath("runuser"); err != nil {
+			return "running as root and runuser is missing"
+		}
+	}
+	return ""
+}
+
+func startPG(dir string) (*pgServer, error) {
+	p := &pgServer{bin: pgBin(), dir: dir}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 { // initdb refuses root
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, err
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return nil, err
+		}
+		p.runs = []string{"runuser", "-u", "postgres", "--"}
+	}
+	pgdata := filepath.Join(dir, "data")
+	if out, err := p.run("initdb", "-D", pgdata, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	// fsync=off only speeds up loading the data; the measured SELECTs read.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB", port, dir)
+	if out, err := p.run("pg_ctl", "-D", pgdata, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+		return nil, fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := waitConnect(p.URL, nil, 30*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *pgServer) run(prog string, args ...string) ([]byte, error) {
+	argv := append(append(append([]string{}, p.runs...), filepath.Join(p.bin, prog)), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = p.dir
+	return cmd.CombinedOutput()
+}
+
+func (p *pgServer) stop() {
+	if out, err := p.run("pg_ctl", "-D", filepath.Join(p.dir, "data"), "-m", "fast", "-w", "stop"); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// connect opens a pgx connection to url.
+func connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	return pgx.Connect(ctx, url)
+}
