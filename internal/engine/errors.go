@@ -54,6 +54,11 @@ func duckError(msg string) *duckdb.Error {
 // a SQLSTATE are returned unchanged.
 func Translate(err error) error { return translate(err, "") }
 
+// TranslateQuery is Translate for an error DuckDB raised on query (run
+// elsewhere, e.g. through database/sql): the error's position is computed
+// from DuckDB's "LINE n:" context against query.
+func TranslateQuery(err error, query string) error { return translate(err, query) }
+
 // translate is Translate with the query text, used to compute the error
 // position from DuckDB's "LINE n:" context.
 func translate(err error, query string) error {

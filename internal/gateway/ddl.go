@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/sqlplan"
@@ -134,6 +135,7 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 	}
 	run, err := s.g.mat.Refresh(ctx, v, "create", s.progress(w))
 	if err != nil {
+		err = engine.Translate(err) // a run-time error: its position is not in the statement
 		// Creation is all or nothing: a view that cannot be populated is not created.
 		if _, derr := s.g.cat.Drop(context.WithoutCancel(ctx), []catalog.Dependency{{Object: ref, ObjectKind: catalog.KindMaterializedView}}); derr != nil {
 			s.g.log.Error("undoing failed CREATE MATERIALIZED VIEW", "view", ref.String(), "err", derr)
@@ -143,10 +145,19 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 	return s.done(fmt.Sprintf("SELECT %d", run.RowsOut)), nil
 }
 
-// queryError points an error DuckDB found in a view's query at the query
-// inside the statement. (DuckDB counted from the start of "DESCRIBE query".)
+// queryError points an error DuckDB found in a view's query (which it saw
+// as "DESCRIBE query") at the query inside the statement; the session then
+// adds the statement's own offset in the query string.
 func queryError(err error, st *sql.CreateMaterializedView) error {
-	return err
+	const prefix = "DESCRIBE "
+	pe := pgerr.As(engine.TranslateQuery(err, prefix+st.Query))
+	if pe.Position > int32(len(prefix)) {
+		before := st.Text()[:st.QueryOffset-st.Start()]
+		pe = pe.WithPosition(int(pe.Position) - len(prefix) + runeCount(before))
+	} else {
+		pe = pe.WithPosition(0)
+	}
+	return pe
 }
 
 // dependencies resolves the relations a query reads into lineage edges.
