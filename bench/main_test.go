@@ -246,8 +246,10 @@ func once(tb testing.TB, key string, setup func() error) {
 // time of each variant and its ratio to the reference.
 
 type sample struct {
-	secs  float64
-	files int64 // files written, when the variant writes files
+	secs   float64
+	files  int64   // files written, when the variant writes files
+	server float64 // CPU seconds of the server process (or DuckDB's, in process)
+	client float64 // CPU seconds of the benchmark process, the pgx client
 }
 
 type workload struct {
@@ -288,6 +290,7 @@ func record(b *testing.B, name, variant string, s sample) {
 	byName[name].samples[variant] = append(byName[name].samples[variant], s)
 	resMu.Unlock()
 	b.ReportMetric(s.secs, variant+"-s")
+	b.ReportMetric(s.server, variant+"-server-cpu-s")
 	if s.files > 0 {
 		b.ReportMetric(float64(s.files), variant+"-files")
 	}
@@ -315,16 +318,18 @@ func printSummary() {
 	fmt.Println("## Summary (medians; ratio = median of the per-round ratios variant/reference)")
 	for _, w := range workloads {
 		fmt.Printf("\n### %s (%s), %d rounds\n\n", w.name, w.detail, w.rounds)
-		fmt.Println("| variant | median s | min s | max s | files | vs | ratio |")
-		fmt.Println("|---|---:|---:|---:|---:|---|---:|")
+		fmt.Println("| variant | median s | min s | max s | server CPU s | client CPU s | files | vs | ratio |")
+		fmt.Println("|---|---:|---:|---:|---:|---:|---:|---|---:|")
 		for _, v := range w.variants {
 			ss := w.samples[v]
 			if len(ss) == 0 {
 				continue
 			}
 			secs := make([]float64, len(ss))
+			srv := make([]float64, len(ss))
+			cli := make([]float64, len(ss))
 			for i, s := range ss {
-				secs[i] = s.secs
+				secs[i], srv[i], cli[i] = s.secs, s.server, s.client
 			}
 			files := "-"
 			if ss[len(ss)-1].files > 0 {
@@ -341,7 +346,7 @@ func printSummary() {
 			if ref == "" {
 				ref = "-"
 			}
-			fmt.Printf("| %s | %.3f | %.3f | %.3f | %s | %s | %s |\n", v, median(secs), slices.Min(secs), slices.Max(secs), files, ref, ratio)
+			fmt.Printf("| %s | %.3f | %.3f | %.3f | %.2f | %.2f | %s | %s | %s |\n", v, median(secs), slices.Min(secs), slices.Max(secs), median(srv), median(cli), files, ref, ratio)
 		}
 	}
 }

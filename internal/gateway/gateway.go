@@ -137,7 +137,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if cerr := g.db.Close(); err == nil {
 		err = cerr
 	}
-	g.log.Info("gateway stopped")
 	return err
 }
 

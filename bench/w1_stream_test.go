@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -103,6 +104,14 @@ func streamBench(b *testing.B, s streamSet) {
 	refOf := map[string]string{"sluice-text": "postgres-text", "sluice-binary": "postgres-binary", "duckdb-arrow": "postgres-binary"}
 	for b.Loop() {
 		for _, v := range round(s.name, variants, refOf, s.detail) {
+			srvPID := os.Getpid() // DuckDB in process
+			switch v {
+			case "sluice-text", "sluice-binary":
+				srvPID = g.cmd.Process.Pid
+			case "postgres-text", "postgres-binary":
+				srvPID = int(pc.PgConn().PID()) // the backend serving pc
+			}
+			srv0, cli0 := procCPU(srvPID), procCPU(os.Getpid())
 			start := time.Now()
 			var n int64
 			var err error
@@ -119,13 +128,17 @@ func streamBench(b *testing.B, s streamSet) {
 				n, err = readArrow(ctx, ref, s.table)
 			}
 			secs := time.Since(start).Seconds()
+			smp := sample{secs: secs, server: procCPU(srvPID) - srv0}
+			if srvPID != os.Getpid() {
+				smp.client = procCPU(os.Getpid()) - cli0
+			}
 			if err != nil {
 				b.Fatalf("%s: %s: %v", v, query, err)
 			}
 			if n != s.rows {
 				b.Fatalf("%s: read %d rows, want %d", v, n, s.rows)
 			}
-			record(b, s.name, v, sample{secs: secs})
+			record(b, s.name, v, smp)
 		}
 	}
 }

@@ -83,9 +83,11 @@ func copyBench(b *testing.B, s copySet) {
 			)
 			switch v {
 			case "sluice":
+				srv0 := procCPU(g.cmd.Process.Pid)
 				start := time.Now()
 				_, err = gc.Exec(ctx, "REFRESH MATERIALIZED VIEW "+s.view)
 				smp.secs = time.Since(start).Seconds()
+				smp.server = procCPU(g.cmd.Process.Pid) - srv0
 				if err == nil {
 					err = gc.QueryRow(ctx, `SELECT rows_out, files_written FROM sluice.runs
 						WHERE object = $1 ORDER BY run_id DESC LIMIT 1`, s.view).Scan(&rows, &smp.files)
@@ -107,9 +109,11 @@ func copyBench(b *testing.B, s copySet) {
 					}
 					path = filepath.Join(dir, "out.parquet")
 				}
+				srv0 := procCPU(os.Getpid())
 				start := time.Now()
 				rows, err = ref.Exec(ctx, s.refCopy(path, extra))
 				smp.secs = time.Since(start).Seconds()
+				smp.server = procCPU(os.Getpid()) - srv0
 				if err == nil {
 					smp.files, err = countParquet(dir)
 				}

@@ -1,0 +1,213 @@
+package wire
+
+// The startup phase: SSL and GSS negotiation, the StartupMessage,
+// authentication and the parameters reported to the client.
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"time"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
+)
+
+// startup reads the startup packets and answers them. ok is false when the
+// connection was a CancelRequest or ended without a session.
+func (c *conn) startup(ctx context.Context) (info StartupInfo, ok bool, err error) {
+	if err := c.nc.SetReadDeadline(time.Now().Add(startupTimeout)); err != nil {
+		return info, false, err
+	}
+	for range maxNegotiations + 1 {
+		body, err := c.readStartupPacket()
+		if err != nil {
+			return info, false, err
+		}
+		switch code := binary.BigEndian.Uint32(body); code {
+		case sslRequestCode, gssEncRequestCode:
+			c.out.send(rawMessage{'N'})
+			continue
+		case cancelRequestCode:
+			c.srv.cancelRequest(body[4:])
+			return info, false, nil
+		default:
+			info, err = c.startupMessage(body)
+			if err != nil {
+				c.sendFatal(pgerr.As(err))
+				return info, false, err
+			}
+		}
+		if info, err = c.authenticate(ctx, info); err != nil {
+			return info, false, err
+		}
+		// Clear the deadline before the first check of draining, so a
+		// concurrent drain's deadline is not lost.
+		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+			return info, false, err
+		}
+		return info, true, nil
+	}
+	err = protocolViolation("too many encryption negotiation requests")
+	c.sendFatal(fatal(pgerrcode.ProtocolViolation, "%s", err.Error()))
+	return info, false, err
+}
+
+// readStartupPacket reads one length-prefixed startup packet and returns
+// its body, whose first four bytes are the protocol version or request code.
+func (c *conn) readStartupPacket() ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(c.in, hdr[:]); err != nil {
+		return nil, c.readFailed(err)
+	}
+	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
+	if n < 8 || n > maxStartupPacket {
+		err := fatal(pgerrcode.ProtocolViolation, "invalid length of startup packet")
+		c.sendFatal(err)
+		return nil, err
+	}
+	body := make([]byte, n-4)
+	if _, err := io.ReadFull(c.in, body); err != nil {
+		return nil, c.readFailed(err)
+	}
+	return body, nil
+}
+
+// readFailed reports a failed read, saying goodbye when the failure is
+// Shutdown interrupting the read.
+func (c *conn) readFailed(err error) error {
+	if c.draining.Load() {
+		c.sendFatal(errAdminShutdown())
+	}
+	return err
+}
+
+// startupMessage parses a StartupMessage body and answers a 3.x minor
+// version above 0, or protocol options, with NegotiateProtocolVersion.
+func (c *conn) startupMessage(body []byte) (StartupInfo, error) {
+	version := binary.BigEndian.Uint32(body)
+	major, minor := version>>16, version&0xffff
+	if major != 3 {
+		return StartupInfo{}, fatal(pgerrcode.FeatureNotSupported,
+			"unsupported frontend protocol %d.%d: server supports 3.0 to 3.0", major, minor)
+	}
+	params, err := parseStartupParams(body[4:])
+	if err != nil {
+		return StartupInfo{}, err
+	}
+	var unrecognized []string
+	for k := range params {
+		if len(k) > 4 && k[:4] == "_pq_" {
+			unrecognized = append(unrecognized, k)
+			delete(params, k)
+		}
+	}
+	if minor > 0 || len(unrecognized) > 0 {
+		c.out.send(&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unrecognized})
+	}
+	info := StartupInfo{
+		User:       params["user"],
+		Database:   params["database"],
+		Params:     params,
+		RemoteAddr: c.nc.RemoteAddr(),
+	}
+	if info.User == "" {
+		return info, fatal(pgerrcode.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet")
+	}
+	if info.Database == "" {
+		info.Database = info.User
+	}
+	return info, nil
+}
+
+// parseStartupParams parses the name/value pairs of a StartupMessage.
+func parseStartupParams(b []byte) (map[string]string, error) {
+	params := make(map[string]string)
+	for {
+		name, rest, ok := cutString(b)
+		if !ok {
+			return nil, fatal(pgerrcode.ProtocolViolation, "invalid startup packet layout: expected terminator as last byte")
+		}
+		if name == "" {
+			if len(rest) != 0 {
+				return nil, fatal(pgerrcode.ProtocolViolation, "invalid startup packet layout: expected terminator as last byte")
+			}
+			return params, nil
+		}
+		value, rest, ok := cutString(rest)
+		if !ok {
+			return nil, fatal(pgerrcode.ProtocolViolation, "invalid startup packet layout: expected terminator as last byte")
+		}
+		params[name] = value
+		b = rest
+	}
+}
+
+// cutString splits a NUL-terminated string off the front of b.
+func cutString(b []byte) (s string, rest []byte, ok bool) {
+	for i, x := range b {
+		if x == 0 {
+			return string(b[:i]), b[i+1:], true
+		}
+	}
+	return "", nil, false
+}
+
+// authenticate runs the Authenticator (none = trust), then sends
+// AuthenticationOk, the ParameterStatus messages and BackendKeyData.
+func (c *conn) authenticate(ctx context.Context, info StartupInfo) (StartupInfo, error) {
+	if a := c.srv.cfg.Authenticator; a != nil {
+		if err := a.Authenticate(ctx, info, authConn{c}); err != nil {
+			e := *pgerr.As(err)
+			e.Severity = severityFatal
+			c.log.Info("authentication failed", "user", info.User, "code", e.Code)
+			c.sendFatal(&e)
+			return info, err
+		}
+	}
+	if err := c.srv.registerKey(c); err != nil {
+		c.sendFatal(fatal(pgerrcode.InternalError, "generating cancel key: %v", err))
+		return info, err
+	}
+	info.ProcessID = c.pid
+	c.log = c.log.With("pid", c.pid, "user", info.User)
+
+	c.out.send(&pgproto3.AuthenticationOk{})
+	for _, p := range c.parameterStatus(info) {
+		c.out.send(&p)
+	}
+	c.out.send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret})
+	return info, c.out.err
+}
+
+// parameterStatus lists the run-time parameters reported at startup.
+func (c *conn) parameterStatus(info StartupInfo) []pgproto3.ParameterStatus {
+	return []pgproto3.ParameterStatus{
+		{Name: "server_version", Value: c.srv.cfg.ServerVersion},
+		{Name: "server_encoding", Value: "UTF8"},
+		{Name: "client_encoding", Value: "UTF8"},
+		{Name: "DateStyle", Value: "ISO, MDY"},
+		{Name: "integer_datetimes", Value: "on"},
+		{Name: "standard_conforming_strings", Value: "on"},
+		{Name: "TimeZone", Value: c.srv.cfg.TimeZone},
+		{Name: "IntervalStyle", Value: "postgres"},
+		{Name: "application_name", Value: info.Params["application_name"]},
+		{Name: "is_superuser", Value: "on"},
+		{Name: "session_authorization", Value: info.User},
+	}
+}
+
+// authConn gives an Authenticator access to the connection.
+type authConn struct{ c *conn }
+
+func (a authConn) Send(msg pgproto3.BackendMessage) { a.c.out.send(msg) }
+
+func (a authConn) Flush() error { return a.c.out.flush() }
+
+func (a authConn) Receive() (pgproto3.FrontendMessage, error) {
+	return a.c.be.Receive()
+}
+
+func (a authConn) SetAuthType(t uint32) error { return a.c.be.SetAuthType(t) }
