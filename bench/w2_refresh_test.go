@@ -48,6 +48,9 @@ func BenchmarkW2Refresh(b *testing.B) {
 				refCopy: func(dir, extra string) string {
 					return fmt.Sprintf("COPY (%s) TO '%s' (FORMAT PARQUET, PARTITION_BY (%s)%s)", query, dir, p.col, extra)
 				},
+				sortedCopy: func(dir string) string {
+					return fmt.Sprintf("COPY (%s ORDER BY %s) TO '%s' (FORMAT PARQUET, PARTITION_BY (%s), COMPRESSION zstd)", query, p.col, dir, p.col)
+				},
 			})
 		})
 	}
@@ -62,6 +65,10 @@ type copySet struct {
 	setup func(ctx context.Context, gc *pgx.Conn) error
 	// refCopy is the reference COPY writing into path, with extra options.
 	refCopy func(path, extra string) string
+	// sortedCopy, when set, is a diagnostic variant run only with
+	// SLUICE_BENCH_SORTED=1: the same COPY (zstd) of the query ORDER BY
+	// the partition column.
+	sortedCopy func(path string) string
 }
 
 func copyBench(b *testing.B, s copySet) {
@@ -73,7 +80,10 @@ func copyBench(b *testing.B, s copySet) {
 	out := filepath.Join(benchDir(b), "ref-out")
 
 	variants := []string{"sluice", "duckdb-copy", "duckdb-copy-zstd"}
-	refOf := map[string]string{"sluice": "duckdb-copy", "duckdb-copy-zstd": "duckdb-copy"}
+	refOf := map[string]string{"sluice": "duckdb-copy", "duckdb-copy-zstd": "duckdb-copy", "duckdb-copy-sorted-zstd": "duckdb-copy"}
+	if s.sortedCopy != nil && os.Getenv("SLUICE_BENCH_SORTED") == "1" {
+		variants = append(variants, "duckdb-copy-sorted-zstd")
+	}
 	for b.Loop() {
 		for _, v := range round(s.name, variants, refOf, s.detail) {
 			var (
@@ -92,7 +102,7 @@ func copyBench(b *testing.B, s copySet) {
 					err = gc.QueryRow(ctx, `SELECT rows_out, files_written FROM sluice.runs
 						WHERE object = $1 ORDER BY run_id DESC LIMIT 1`, s.view).Scan(&rows, &smp.files)
 				}
-			case "duckdb-copy", "duckdb-copy-zstd":
+			case "duckdb-copy", "duckdb-copy-zstd", "duckdb-copy-sorted-zstd":
 				extra := ""
 				if v == "duckdb-copy-zstd" {
 					extra = ", COMPRESSION zstd"
@@ -111,7 +121,11 @@ func copyBench(b *testing.B, s copySet) {
 				}
 				srv0 := procCPU(os.Getpid())
 				start := time.Now()
-				rows, err = ref.Exec(ctx, s.refCopy(path, extra))
+				copySQL := s.refCopy(path, extra)
+				if v == "duckdb-copy-sorted-zstd" {
+					copySQL = s.sortedCopy(path)
+				}
+				rows, err = ref.Exec(ctx, copySQL)
 				smp.secs = time.Since(start).Seconds()
 				smp.server = procCPU(os.Getpid()) - srv0
 				if err == nil {

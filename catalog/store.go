@@ -481,6 +481,14 @@ func insertPartitions(ctx context.Context, tx *sql.Tx, v View, version int64, pa
 	return nil
 }
 
+// PartitionCount returns the number of partitions of the object's current
+// version.
+func (s *Store) PartitionCount(ctx context.Context, objectID int64) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sluice.partitions WHERE object_id = $1`, objectID).Scan(&n)
+	return n, err
+}
+
 // LatestVersion returns the highest version number ever recorded for the
 // object, so a new version never reuses a number.
 func (s *Store) LatestVersion(ctx context.Context, objectID int64) (int64, error) {

@@ -236,8 +236,13 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		return nil, err
 	}
+	parts, err := m.opts.Catalog.PartitionCount(ctx, v.ID)
+	if err != nil {
+		return nil, err
+	}
 	plan, err := sqlplan.PlanRefresh(sqlplan.Refresh{
 		Query: v.Query, Columns: cols, PartitionBy: v.PartitionBy, Options: v.Options, StagingDir: staging,
+		SortByPartition: v.Version == 0 || parts > sqlplan.SortAbovePartitions,
 	})
 	if err != nil {
 		return nil, err
@@ -257,12 +262,12 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 			return nil, err
 		}
 	}
-	parts := partitionStats(staging, files)
+	stats := partitionStats(staging, files)
 	var rows int64
-	for _, p := range parts {
+	for _, p := range stats {
 		rows += p.Rows
 	}
-	progress(fmt.Sprintf("refreshing %s: wrote %d rows in %d files, %d partitions", v.Ref.Name, rows, len(files), len(parts)))
+	progress(fmt.Sprintf("refreshing %s: wrote %d rows in %d files, %d partitions", v.Ref.Name, rows, len(files), len(stats)))
 
 	last, err := m.opts.Catalog.LatestVersion(ctx, v.ID)
 	if err != nil {
@@ -281,7 +286,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		viewSQL = sqlplan.VersionViewSQL(final, cols, v.PartitionBy)
 	}
 	retired, err = m.opts.Catalog.Publish(context.WithoutCancel(ctx), catalog.Publish{
-		View: v, Run: run, Version: version, Path: final, Partitions: parts, ViewSQL: viewSQL,
+		View: v, Run: run, Version: version, Path: final, Partitions: stats, ViewSQL: viewSQL,
 	})
 	if err != nil {
 		_ = os.RemoveAll(final)

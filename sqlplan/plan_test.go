@@ -41,6 +41,7 @@ func TestPlans(t *testing.T) {
 		r    Refresh
 	}{
 		{"partitioned", Refresh{Query: "SELECT * FROM fares", Columns: fareCols, PartitionBy: []string{"day"}, StagingDir: "/data/staging/run-1"}},
+		{"many partitions: sorted", Refresh{Query: "SELECT * FROM fares", Columns: fareCols, PartitionBy: []string{"day"}, StagingDir: "/data/staging/run-7", SortByPartition: true}},
 		{"two keys, snappy", Refresh{Query: "SELECT * FROM fares", Columns: fareCols, PartitionBy: []string{"day", "zone"},
 			Options: map[string]string{"compression": "snappy"}, StagingDir: "/data/staging/run-2"}},
 		{"unpartitioned", Refresh{Query: "SELECT 1 AS x", Columns: []Column{{"x", "INTEGER"}}, StagingDir: "/data/staging/run-3"}},

@@ -82,7 +82,16 @@ type Refresh struct {
 	PartitionBy []string
 	Options     map[string]string // validated view options
 	StagingDir  string            // empty directory to write into
+	// SortByPartition orders rows by the partition columns before writing.
+	// With many partitions this keeps DuckDB's writer at one open file per
+	// partition and is faster; with few it only costs, so the caller
+	// decides from the previous version's partition count.
+	SortByPartition bool
 }
+
+// SortAbovePartitions is the partition count above which a refresh sorts
+// by the partition columns (and when the count is not known yet).
+const SortAbovePartitions = 100
 
 // RefreshPlan is what a refresh runs.
 type RefreshPlan struct {
@@ -122,8 +131,12 @@ func PlanRefresh(r Refresh) (RefreshPlan, error) {
 	} else if split {
 		splitAbove, _ = strconv.ParseInt(size, 10, 64)
 	}
+	query := strings.TrimSpace(r.Query)
+	if r.SortByPartition && len(r.PartitionBy) > 0 {
+		query = fmt.Sprintf("SELECT * FROM (%s\n) ORDER BY %s", query, identList(r.PartitionBy))
+	}
 	return RefreshPlan{
-		CopySQL:    fmt.Sprintf("COPY (%s\n) TO %s (%s)", strings.TrimSpace(r.Query), target, strings.Join(opts, ", ")),
+		CopySQL:    fmt.Sprintf("COPY (%s\n) TO %s (%s)", query, target, strings.Join(opts, ", ")),
 		SplitAbove: splitAbove,
 	}, nil
 }
