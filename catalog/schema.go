@@ -91,4 +91,54 @@ var ddl = []string{
 		depends_on_schema VARCHAR NOT NULL,
 		depends_on_kind   VARCHAR NOT NULL
 	)`,
+	// Pipelines (pipelines.go): definitions, every committed output file (the
+	// pipeline's view reads exactly these), every consumed input file.
+	`CREATE TABLE IF NOT EXISTS sluice.pipelines (
+		id              BIGINT NOT NULL,
+		schema          VARCHAR NOT NULL,
+		name            VARCHAR NOT NULL,
+		query           VARCHAR NOT NULL,
+		partition_by    VARCHAR[] NOT NULL,
+		options         MAP(VARCHAR, VARCHAR),
+		refresh         VARCHAR NOT NULL,
+		status          VARCHAR NOT NULL,
+		columns         VARCHAR NOT NULL,
+		sources         VARCHAR[] NOT NULL,
+		path            VARCHAR NOT NULL,
+		rows            BIGINT NOT NULL,
+		files           BIGINT NOT NULL,
+		bytes           BIGINT NOT NULL,
+		last_run        BIGINT,
+		last_refresh    TIMESTAMPTZ,
+		created_at      TIMESTAMPTZ NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.pipeline_files (
+		object_id  BIGINT NOT NULL,
+		path       VARCHAR NOT NULL,
+		partition  VARCHAR NOT NULL,
+		rows       BIGINT NOT NULL,
+		bytes      BIGINT NOT NULL,
+		run_id     BIGINT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS sluice.pipeline_inputs (
+		object_id  BIGINT NOT NULL,
+		source     VARCHAR NOT NULL,
+		path       VARCHAR NOT NULL,
+		size       BIGINT NOT NULL,
+		mtime      TIMESTAMPTZ NOT NULL,
+		run_id     BIGINT NOT NULL
+	)`,
+	// Quality gates (quality.go): EXPECT constraints as a JSON array, and per
+	// run the violations counted for each.
+	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS constraints VARCHAR`,
+	`CREATE TABLE IF NOT EXISTS sluice.quality (
+		object       VARCHAR NOT NULL,
+		schema       VARCHAR NOT NULL,
+		object_id    BIGINT NOT NULL,
+		run_id       BIGINT NOT NULL,
+		"constraint" VARCHAR NOT NULL,
+		action       VARCHAR NOT NULL,
+		violations   BIGINT NOT NULL,
+		checked_at   TIMESTAMPTZ NOT NULL
+	)`,
 }

@@ -63,6 +63,7 @@ type View struct {
 	Version     int64 // current published version, 0 if none
 	VersionPath string
 	CreatedAt   time.Time
+	Constraints []Constraint // EXPECT quality gates, in declaration order
 }
 
 // Dependency is a lineage edge: Object reads DependsOn.
@@ -102,7 +103,7 @@ func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 
 func (s *Store) migrate(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range ddl {
+		for _, stmt := range append(ddl[:len(ddl):len(ddl)], scheduleDDL...) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("%s: %w", firstLine(stmt), err)
 			}
@@ -160,6 +161,7 @@ func (s *Store) Lookup(ctx context.Context, ref Ref) (kind Kind, ok bool, err er
 		SELECT kind FROM (
 			SELECT 1 AS o, 'source' AS kind FROM sluice.sources WHERE schema = $1 AND name = $2
 			UNION ALL SELECT 2, 'materialized view' FROM sluice.materialized_views WHERE schema = $1 AND name = $2
+			UNION ALL SELECT 2, 'pipeline' FROM sluice.pipelines WHERE schema = $1 AND name = $2
 			UNION ALL SELECT 3, 'table' FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $1 AND table_name = $2
 			UNION ALL SELECT 4, 'view' FROM duckdb_views() WHERE database_name = current_database() AND schema_name = $1 AND view_name = $2 AND NOT internal
 		) ORDER BY o LIMIT 1`
@@ -214,9 +216,9 @@ func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
 func (s *Store) CreateView(ctx context.Context, v View, deps []Dependency, emptySQL string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.materialized_views
-			(id, schema, name, query, partition_by, options, refresh, status, created_at)
-			VALUES ($1, $2, $3, $4, `+listLiteral(v.PartitionBy)+`, `+mapLiteral(v.Options)+`, $5, $6, now())`,
-			v.ID, v.Ref.Schema, v.Ref.Name, v.Query, v.Refresh, v.Status); err != nil {
+			(id, schema, name, query, partition_by, options, refresh, status, created_at, constraints)
+			VALUES ($1, $2, $3, $4, `+listLiteral(v.PartitionBy)+`, `+mapLiteral(v.Options)+`, $5, $6, now(), $7)`,
+			v.ID, v.Ref.Schema, v.Ref.Name, v.Query, v.Refresh, v.Status, constraintsJSON(v.Constraints)); err != nil {
 			return err
 		}
 		for _, d := range deps {
@@ -236,13 +238,13 @@ func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 	var parts any
 	var opts string
 	var version sql.NullInt64
-	var path sql.NullString
+	var path, constraints sql.NullString
 	err := s.db.QueryRowContext(ctx, `
-		SELECT m.id, m.query, m.partition_by, `+optionsJSON+`, m.refresh, m.status, m.version, v.path, m.created_at
+		SELECT m.id, m.query, m.partition_by, `+optionsJSON+`, m.refresh, m.status, m.version, v.path, m.created_at, m.constraints
 		FROM sluice.materialized_views m
 		LEFT JOIN sluice.versions v ON v.object_id = m.id AND v.version = m.version
 		WHERE m.schema = $1 AND m.name = $2`, ref.Schema, ref.Name).
-		Scan(&v.ID, &v.Query, &parts, &opts, &v.Refresh, &v.Status, &version, &path, &v.CreatedAt)
+		Scan(&v.ID, &v.Query, &parts, &opts, &v.Refresh, &v.Status, &version, &path, &v.CreatedAt, &constraints)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, pgerr.New(pgerrcode.UndefinedTable, "materialized view %q does not exist", ref.Name)
 	}
@@ -254,6 +256,7 @@ func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 	v.Options = scanMap(opts)
 	v.Version = version.Int64
 	v.VersionPath = path.String
+	v.Constraints = scanConstraints(constraints.String)
 	return v, nil
 }
 
@@ -341,6 +344,12 @@ func (s *Store) Drop(ctx context.Context, objs []Dependency) (retired []string, 
 						return err
 					}
 				}
+			case KindPipeline:
+				path, err := dropPipeline(ctx, tx, ref)
+				if err != nil {
+					return err
+				}
+				retired = append(retired, path)
 			default:
 				return fmt.Errorf("catalog: cannot drop %s %s", o.ObjectKind, ref)
 			}
@@ -605,3 +614,7 @@ func scanMap(js string) map[string]string {
 	_ = json.Unmarshal([]byte(js), &out)
 	return out
 }
+
+// DB returns the database the store lives in (for tests and read-only
+// inspection).
+func (s *Store) DB() *sql.DB { return s.db }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -32,6 +33,14 @@ type Options struct {
 	// ConnInit runs on the connection of every refresh before the query
 	// (e.g. the search_path users' names resolve in).
 	ConnInit []string
+	// Sleep waits between retries of a failed refresh (retry.go); nil =
+	// a timer that ctx interrupts. Tests inject one that does not sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0, 1) scaling retry delays; nil = math/rand.
+	Jitter func() float64
+	// Translate gives an engine error its SQLSTATE (engine.Translate), to
+	// decide whether a failed attempt is retried; nil = identity.
+	Translate func(error) error
 }
 
 // Materializer runs refreshes. Refreshes of one object are serialised: a
@@ -41,8 +50,27 @@ type Materializer struct {
 	log     *slog.Logger
 	Readers *Readers
 
-	mu    sync.Mutex
-	locks map[int64]*sync.Mutex
+	mu        sync.Mutex
+	locks     map[int64]*sync.Mutex
+	onPublish []func(catalog.Ref)
+}
+
+// OnPublish registers fn to be called after an object publishes a new
+// version (the scheduler's ON CHANGE trigger).
+func (m *Materializer) OnPublish(fn func(catalog.Ref)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onPublish = append(m.onPublish, fn)
+}
+
+// Published tells the OnPublish subscribers that ref published a version.
+func (m *Materializer) Published(ref catalog.Ref) {
+	m.mu.Lock()
+	fns := append([]func(catalog.Ref){}, m.onPublish...)
+	m.mu.Unlock()
+	for _, fn := range fns {
+		fn(ref)
+	}
 }
 
 // New returns a Materializer.
@@ -98,6 +126,13 @@ func (m *Materializer) Recover(ctx context.Context) error {
 	for _, p := range live {
 		keep[filepath.Clean(p)] = true
 		keep[filepath.Dir(filepath.Clean(p))] = true
+	}
+	pipelines, err := m.recoverPipelines(ctx) // pipeline.go
+	if err != nil {
+		return err
+	}
+	for _, p := range pipelines {
+		keep[p] = true
 	}
 	objects, err := os.ReadDir(m.objectsRoot())
 	if err != nil {
@@ -202,25 +237,14 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 	if err != nil {
 		return nil, err
 	}
-	run := &catalog.Run{Object: v.Ref, ObjectID: v.ID, Trigger: trigger, Attempt: 1}
-	if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
-		return nil, err
-	}
-	retired, err := m.refresh(ctx, v, run, progress)
-	if err != nil {
-		// Record the failure even if ctx was cancelled.
-		if ferr := m.opts.Catalog.FailRun(context.WithoutCancel(ctx), run, err); ferr != nil {
-			m.log.Error("recording failed run", "object", v.Ref.String(), "run", run.ID, "err", ferr)
-		}
-		return run, err
-	}
-	m.Readers.Retire(retired...)
-	m.log.Info("refreshed", "object", v.Ref.String(), "run", run.ID, "version", run.Version,
-		"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten)
-	return run, nil
+	// Attempts, retries and timeouts: retry.go.
+	return m.attempts(ctx, v, trigger, progress, nil)
 }
 
-func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress) (retired []string, err error) {
+// refresh is one attempt. With filters (a backfill, backfill.go) it
+// recomputes only the partitions they select and links the current
+// version's other files into the new version.
+func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress, filters []sqlplan.PartitionFilter) (retired []string, err error) {
 	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
 	defer os.RemoveAll(staging) // gone after a failure; renamed away after success
 	if err := os.MkdirAll(staging, 0o755); err != nil {
@@ -240,9 +264,22 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		return nil, err
 	}
+	query := v.Query
+	var bf *backfill
+	if len(filters) > 0 {
+		if bf, err = m.planBackfill(ctx, conn, v, filters); err != nil {
+			return nil, err
+		}
+		query = bf.query
+	}
+	// Quality gates (quality.go): count violations, abort on FAIL, then
+	// write only the rows passing the DROP ROW constraints.
+	if query, err = m.checkQuality(ctx, conn, v, run, query, progress); err != nil {
+		return nil, err
+	}
 	plan, err := sqlplan.PlanRefresh(sqlplan.Refresh{
-		Query: v.Query, Columns: cols, PartitionBy: v.PartitionBy, Options: v.Options, StagingDir: staging,
-		SortByPartition: v.Version == 0 || parts > sqlplan.SortAbovePartitions,
+		Query: query, Columns: cols, PartitionBy: v.PartitionBy, Options: v.Options, StagingDir: staging,
+		SortByPartition: bf == nil && (v.Version == 0 || parts > sqlplan.SortAbovePartitions),
 	})
 	if err != nil {
 		return nil, err
@@ -263,6 +300,9 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		}
 	}
 	stats := partitionStats(staging, files)
+	if bf != nil {
+		progress(fmt.Sprintf("backfilling %s: recomputed %d partitions", v.Ref.Name, len(stats)))
+	}
 	var rows int64
 	for _, p := range stats {
 		rows += p.Rows
@@ -276,7 +316,14 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	version := max(last, v.Version) + 1
 	final := m.VersionPath(v.ID, version)
 	viewSQL := sqlplan.EmptyViewSQL(cols)
-	if len(files) > 0 {
+	if bf != nil {
+		// The current version's other partitions join the new version as
+		// hard links: same files, nothing rewritten.
+		if stats, err = bf.linkKept(v, staging, stats); err != nil {
+			return nil, err
+		}
+	}
+	if len(stats) > 0 {
 		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 			return nil, err
 		}

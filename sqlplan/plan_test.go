@@ -95,7 +95,7 @@ func TestViewOptions(t *testing.T) {
 	if opts["compression"] != "zstd" || opts["target_file_size"] != "64000000" {
 		t.Errorf("got %v", opts)
 	}
-	for opt, code := range map[string]string{"compression": "22023", "target_file_size": "22023", "bogus": "22023", "retries": "0A000"} {
+	for opt, code := range map[string]string{"compression": "22023", "target_file_size": "22023", "bogus": "22023", "retries": "22023", "keep_versions": "0A000"} {
 		_, err := ValidateViewOptions(map[string]string{opt: "x1"})
 		if got := pgerr.Code(err); got != code {
 			t.Errorf("option %s: code %s (%v), want %s", opt, got, err, code)

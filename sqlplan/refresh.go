@@ -28,11 +28,12 @@ var ViewOptions = connectors.Specs{
 	{Name: "target_file_size", Type: connectors.String,
 		Doc: "split partitions into files of about this size, e.g. '256MB' (default: one file per partition)"},
 	{Name: "location", Type: connectors.String, Unsupported: "outputs outside the data directory come with object storage support"},
-	{Name: "retries", Type: connectors.Int, Unsupported: "retries come with the scheduler release"},
-	{Name: "retry_backoff", Type: connectors.String, Unsupported: "retries come with the scheduler release"},
-	{Name: "timeout", Type: connectors.String, Unsupported: "timeouts come with the scheduler release"},
+	{Name: "retries", Type: connectors.Int, Default: "0", Doc: "attempts after a failed one (0 to 100)"},
+	{Name: "retry_backoff", Type: connectors.String, Default: "1s",
+		Doc: "delay before the first retry, doubled for each next one, with jitter, e.g. '5s'"},
+	{Name: "timeout", Type: connectors.String, Doc: "bound of each attempt, e.g. '10 minutes' (default: none)"},
 	{Name: "keep_versions", Type: connectors.Int, Unsupported: "old versions are removed as soon as no reader needs them"},
-	{Name: "min_interval", Type: connectors.String, Unsupported: "ON CHANGE refresh comes with the scheduler release"},
+	{Name: "min_interval", Type: connectors.String, Doc: "REFRESH ON CHANGE: at most one refresh per this interval, e.g. '30s'"},
 }
 
 // ValidateViewOptions checks the WITH options of a materialized view.
@@ -47,6 +48,9 @@ func ValidateViewOptions(raw map[string]string) (map[string]string, error) {
 			return nil, pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"target_file_size\": %v", err)
 		}
 		opts["target_file_size"] = strconv.FormatInt(n, 10)
+	}
+	if err := validateRetryOptions(opts); err != nil {
+		return nil, err
 	}
 	return opts, nil
 }

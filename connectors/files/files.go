@@ -80,10 +80,13 @@ func formatFromExt(path string) (string, bool) {
 }
 
 // SQL is the DuckDB table expression that scans the files.
-func (s *Scan) SQL() string {
+func (s *Scan) SQL() string { return s.scanSQL(quote(s.Path)) }
+
+// scanSQL is the scan of target, a quoted path or glob or a list of them.
+func (s *Scan) scanSQL(target string) string {
 	var fn string
 	var args []string
-	args = append(args, quote(s.Path))
+	args = append(args, target)
 	switch s.Options["format"] {
 	case "csv":
 		fn = "read_csv"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/sqlplan"
 	"github.com/sluice-db/sluice/wire"
@@ -91,11 +93,9 @@ func (s *session) createSource(ctx context.Context, st *sql.CreateSource, w wire
 
 func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView, w wire.ResultWriter) (*cursor, error) {
 	ref := resolve(st.Name)
-	if len(st.Constraints) > 0 {
-		return nil, pgerr.Unsupported("EXPECT constraints are not supported yet (quality gates come with the scheduler release)")
-	}
-	if st.Refresh != nil && st.Refresh.Kind != sql.RefreshManual {
-		return nil, pgerr.Unsupported("REFRESH schedules other than MANUAL are not supported yet (they come with the scheduler release)")
+	sched, err := schedule(st.Refresh)
+	if err != nil {
+		return nil, err
 	}
 	taken, err := s.checkNewName(ctx, ref)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 		}
 		return nil, pgerr.DuplicateTable(ref.Name)
 	}
-	opts, err := sqlplan.ValidateViewOptions(optionMap(st.Options))
+	opts, err := validateViewOptions(optionMap(st.Options))
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +118,10 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 	if _, err := sqlplan.PlanRefresh(sqlplan.Refresh{Query: st.Query, Columns: cols, PartitionBy: st.PartitionBy, Options: opts}); err != nil {
 		return nil, err
 	}
+	constraints, err := s.viewConstraints(ctx, st.Query, st.Constraints) // quality.go
+	if err != nil {
+		return nil, err
+	}
 	deps, err := s.dependencies(ctx, ref, st.Query)
 	if err != nil {
 		return nil, err
@@ -126,13 +130,19 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 	if err != nil {
 		return nil, err
 	}
-	v := catalog.View{ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: "manual", Status: "empty"}
+	v := catalog.View{ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: sched.Text, Status: "empty",
+		Constraints: constraints}
 	if err := s.g.cat.CreateView(ctx, v, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
 		return nil, err
 	}
+	if err := s.g.cat.SetSchedule(ctx, ref, sched, materialize.NextRun(sched, time.Now())); err != nil {
+		return nil, err
+	}
+	defer s.g.sched.Wake()
 	if !st.WithData {
 		return s.done("CREATE MATERIALIZED VIEW"), nil
 	}
+	_ = s.g.cat.MarkAttempt(ctx, v.ID, time.Now()) // its inputs are read now: no ON CHANGE refresh owed
 	run, err := s.g.mat.Refresh(ctx, v, "create", s.progress(w))
 	if err != nil {
 		err = engine.Translate(err) // a run-time error: its position is not in the statement
@@ -198,9 +208,6 @@ func (s *session) refresh(ctx context.Context, st *sql.Refresh, w wire.ResultWri
 	if st.Kind == sql.KindPipeline {
 		return nil, pgerr.Unsupported("REFRESH PIPELINE is not supported yet (pipelines come with the scheduler release)")
 	}
-	if len(st.Partition) > 0 {
-		return nil, pgerr.Unsupported("REFRESH ... PARTITION (backfill) is not supported yet (it comes with the scheduler release)")
-	}
 	ref := resolve(st.Name)
 	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
 		return nil, err
@@ -209,6 +216,10 @@ func (s *session) refresh(ctx context.Context, st *sql.Refresh, w wire.ResultWri
 	if err != nil {
 		return nil, err
 	}
+	if len(st.Partition) > 0 {
+		return s.backfill(ctx, v, st, w) // backfill.go
+	}
+	_ = s.g.cat.MarkAttempt(ctx, v.ID, time.Now())
 	if _, err := s.g.mat.Refresh(ctx, v, "manual", s.progress(w)); err != nil {
 		return nil, err
 	}
@@ -240,14 +251,14 @@ func dropKind(k sql.ObjectKind) catalog.Kind {
 	if k == sql.KindSource {
 		return catalog.KindSource
 	}
+	if k == sql.KindPipeline {
+		return catalog.KindPipeline
+	}
 	return catalog.KindMaterializedView
 }
 
 func (s *session) drop(ctx context.Context, st *sql.Drop, w wire.ResultWriter) (*cursor, error) {
 	tag := "DROP " + st.Kind.String()
-	if st.Kind == sql.KindPipeline {
-		return nil, pgerr.Unsupported("DROP PIPELINE is not supported yet (pipelines come with the scheduler release)")
-	}
 	want := dropKind(st.Kind)
 	var notices []*pgerr.Error
 	var objs []catalog.Dependency
@@ -341,7 +352,7 @@ func (s *session) guardDDL(ctx context.Context, text string) error {
 			return err
 		}
 		switch kind {
-		case catalog.KindSource, catalog.KindMaterializedView:
+		case catalog.KindSource, catalog.KindMaterializedView, catalog.KindPipeline:
 			e := pgerr.New(pgerrcode.WrongObjectType, "%q is a %s, not a %s", ref.Name, kind, strings.ToLower(d.Kind))
 			if d.Verb == "DROP" {
 				e.Hint = fmt.Sprintf("Use DROP %s.", strings.ToUpper(string(kind)))
@@ -368,4 +379,113 @@ func (s *session) guardDDL(ctx context.Context, text string) error {
 		return e
 	}
 	return nil
+}
+
+// schedule turns a REFRESH clause into the catalog's schedule (MANUAL when
+// absent), validated.
+func schedule(p *sql.RefreshPolicy) (catalog.Schedule, error) {
+	if p == nil {
+		return catalog.Schedule{Kind: catalog.ScheduleManual, Text: "MANUAL"}, nil
+	}
+	var sc catalog.Schedule
+	switch p.Kind {
+	case sql.RefreshManual:
+		sc = catalog.Schedule{Kind: catalog.ScheduleManual, Text: "MANUAL"}
+	case sql.RefreshOnChange:
+		sc = catalog.Schedule{Kind: catalog.ScheduleOnChange, Text: "ON CHANGE"}
+	case sql.RefreshEvery:
+		d, err := materialize.ParseDuration(p.Interval)
+		if err != nil {
+			return sc, pgerr.New(pgerrcode.InvalidParameterValue, "invalid REFRESH EVERY: %v", err)
+		}
+		sc = catalog.Schedule{Kind: catalog.ScheduleEvery, Interval: d, Text: "EVERY " + sql.QuoteLiteral(p.Interval)}
+		if p.AlignedTo != "" {
+			t, err := parseTimestamp(p.AlignedTo)
+			if err != nil {
+				return sc, pgerr.New(pgerrcode.InvalidDatetimeFormat, "invalid ALIGNED TO timestamp %q: use 'YYYY-MM-DD HH:MM:SS[+TZ]'", p.AlignedTo)
+			}
+			sc.AlignedTo = t
+			sc.Text += " ALIGNED TO " + sql.QuoteLiteral(p.AlignedTo)
+		}
+	case sql.RefreshCron:
+		sc = catalog.Schedule{Kind: catalog.ScheduleCron, Cron: p.Cron, TimeZone: p.TimeZone, Text: "CRON " + sql.QuoteLiteral(p.Cron)}
+		if p.TimeZone != "" {
+			sc.Text += " TIME ZONE " + sql.QuoteLiteral(p.TimeZone)
+		}
+	}
+	return sc, materialize.ValidateSchedule(&sc)
+}
+
+func parseTimestamp(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05Z07", "2006-01-02T15:04:05Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad timestamp")
+}
+
+// validateViewOptions checks a materialized view's WITH options, including
+// the scheduler's.
+func validateViewOptions(raw map[string]string) (map[string]string, error) {
+	opts, err := sqlplan.ValidateViewOptions(raw)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := opts["min_interval"]; ok {
+		if _, err := materialize.ParseDuration(v); err != nil {
+			return nil, pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"min_interval\": %v", err)
+		}
+	}
+	return opts, nil
+}
+
+// alterObject is ALTER MATERIALIZED VIEW name {SET REFRESH ... | SET (...) |
+// SUSPEND | RESUME}.
+func (s *session) alterObject(ctx context.Context, st *sql.AlterObject) (*cursor, error) {
+	tag := "ALTER " + st.Kind.String()
+	if st.Kind == sql.KindPipeline {
+		return nil, pgerr.Unsupported("ALTER PIPELINE is not supported yet")
+	}
+	ref := resolve(st.Name)
+	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+		return nil, err
+	}
+	v, err := s.g.cat.GetView(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer s.g.sched.Wake()
+	switch st.Action {
+	case sql.AlterSetRefresh:
+		sc, err := schedule(st.Refresh)
+		if err != nil {
+			return nil, err
+		}
+		return s.done(tag), s.g.cat.SetSchedule(ctx, ref, sc, materialize.NextRun(sc, time.Now()))
+	case sql.AlterSetOptions:
+		opts := v.Options
+		for k, val := range optionMap(st.Options) {
+			opts[k] = val
+		}
+		if opts, err = validateViewOptions(opts); err != nil {
+			return nil, err
+		}
+		return s.done(tag), s.g.cat.SetOptions(ctx, ref, opts)
+	case sql.AlterSuspend, sql.AlterResume:
+		views, err := s.g.cat.ScheduledViews(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, sv := range views {
+			if sv.Ref == ref {
+				next := time.Time{}
+				if st.Action == sql.AlterResume {
+					next = materialize.NextRun(sv.Schedule, time.Now())
+				}
+				return s.done(tag), s.g.cat.SetSuspended(ctx, ref, st.Action == sql.AlterSuspend, next)
+			}
+		}
+	}
+	return nil, pgerr.Unsupported("ALTER action %v is not supported", st.Action)
 }

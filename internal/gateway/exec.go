@@ -35,17 +35,20 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 	case *sql.CreateMaterializedView:
 		return s.createView(ctx, st, w)
 	case *sql.Refresh:
+		if st.Kind == sql.KindPipeline {
+			return s.refreshPipeline(ctx, st, w) // pipeline.go
+		}
 		return s.refresh(ctx, st, w)
 	case *sql.Drop:
 		return s.drop(ctx, st, w)
 	case *sql.AlterSource:
 		return nil, pgerr.Unsupported("ALTER SOURCE is not supported yet; DROP and CREATE the source")
 	case *sql.AlterObject:
-		return nil, pgerr.Unsupported("ALTER %s is not supported yet (schedules come with the scheduler release)", st.Kind)
+		return s.alterObject(ctx, st)
 	case *sql.CreatePipeline:
-		return nil, pgerr.Unsupported("CREATE PIPELINE is not supported yet (pipelines come with the scheduler release)")
+		return s.createPipeline(ctx, st, w) // pipeline.go
 	case *sql.ExplainRefresh:
-		return nil, pgerr.Unsupported("EXPLAIN REFRESH is not supported yet")
+		return s.explainRefresh(ctx, st, prep, args, w) // explain.go
 	default:
 		return nil, pgerr.Unsupported("statement %T is not supported", st)
 	}
@@ -70,7 +73,7 @@ func showSQL(st *sql.Show) string {
 	case sql.ShowMaterializedViews:
 		return `SELECT schema, name, partition_by, refresh, status, version, rows, files, bytes, last_refresh FROM sluice.materialized_views ORDER BY schema, name`
 	case sql.ShowPipelines:
-		return `SELECT error('SHOW PIPELINES is not supported yet (pipelines come with the scheduler release)')`
+		return showPipelinesSQL // pipeline.go
 	case sql.ShowRuns:
 		q := `SELECT run_id, schema, object, trigger, attempt, status, started_at, finished_at, rows_out, files_written, bytes_written, version, error FROM sluice.runs`
 		if st.For != nil {

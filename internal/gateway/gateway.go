@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/engine"
@@ -27,6 +28,9 @@ type Options struct {
 	Logger      *slog.Logger
 	// BaseDir resolves relative FILES paths; "" = the working directory.
 	BaseDir string
+	// PollInterval is how often ON CHANGE views' file sources are listed
+	// (default 1s).
+	PollInterval time.Duration
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -56,7 +60,11 @@ type Gateway struct {
 	cat     *catalog.Store
 	mat     *materialize.Materializer
 	srv     *wire.Server
+	sched   *materialize.Scheduler
 	baseDir string
+
+	stopSched context.CancelFunc
+	schedDone chan struct{}
 }
 
 // Open opens (or creates) the data directory and everything in it, and
@@ -119,20 +127,37 @@ func (g *Gateway) init(ctx context.Context) error {
 	}
 	g.mat = materialize.New(materialize.Options{
 		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
+		Translate: engine.Translate,
 	})
-	return g.mat.Recover(ctx)
+	if err := g.mat.Recover(ctx); err != nil {
+		return err
+	}
+	g.sched = materialize.NewScheduler(materialize.SchedulerOptions{
+		Materializer: g.mat, Catalog: cat, DB: g.db.SQL(), Logger: g.log, PollInterval: g.opts.PollInterval,
+	})
+	return nil
 }
 
 // Serve accepts connections on l until Shutdown. It returns
 // wire.ErrServerClosed after Shutdown.
 func (g *Gateway) Serve(l net.Listener) error {
 	g.log.Info("listening", "addr", l.Addr().String())
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopSched, g.schedDone = cancel, make(chan struct{})
+	go func() {
+		defer close(g.schedDone)
+		_ = g.sched.Run(ctx)
+	}()
 	return g.srv.Serve(l)
 }
 
 // Shutdown stops accepting connections, lets running statements finish
 // until ctx ends, then closes DuckDB cleanly.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	if g.stopSched != nil {
+		g.stopSched() // running refreshes are cancelled; their runs are recorded as failed
+		<-g.schedDone
+	}
 	err := g.srv.Shutdown(ctx)
 	if cerr := g.db.Close(); err == nil {
 		err = cerr

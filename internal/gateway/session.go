@@ -148,6 +148,13 @@ func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 // prepare (re)prepares the statement's SQL in DuckDB, if it runs SQL.
 func (p *statement) prepare(ctx context.Context) error {
 	text, ok := p.s.rowSQL(p.stmt)
+	if er, isExplain := p.stmt.(*sql.ExplainRefresh); isExplain {
+		t, err := p.s.explainRefreshSQL(ctx, er) // explain.go: needs ctx to ask DuckDB for its estimate
+		if err != nil {
+			return err
+		}
+		text, ok = t, true
+	}
 	if !ok {
 		return nil
 	}

@@ -1,0 +1,273 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
+)
+
+// KindPipeline is an incremental, append-only pipeline.
+const KindPipeline Kind = "pipeline"
+
+// Column is a column of a pipeline's output.
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Pipeline is a pipeline definition and its state.
+type Pipeline struct {
+	ID          int64
+	Ref         Ref
+	Query       string
+	PartitionBy []string
+	Options     map[string]string
+	Refresh     string
+	Status      string   // empty, active
+	Columns     []Column // the output's columns, fixed at CREATE
+	Sources     []string // the sources the query reads (schema public, unqualified in the query)
+	Path        string   // the pipeline's directory: Path/data/<partition>/run<id>_<i>.parquet
+	CreatedAt   time.Time
+}
+
+// InputFile is one input file a pipeline run consumed (or may consume).
+type InputFile struct {
+	Source string
+	Path   string
+	Size   int64
+	MTime  time.Time
+}
+
+// Key identifies the file's content as the pipeline sees it: a file with
+// the same path, size and modification time (to the microsecond, the
+// catalog's precision) is the same file.
+func (f InputFile) Key() string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d", f.Source, f.Path, f.Size, f.MTime.UnixMicro())
+}
+
+// OutputFile is one Parquet file a pipeline run wrote, in the pipeline's
+// data directory.
+type OutputFile struct {
+	Path      string
+	Partition string // hive path, "" when unpartitioned
+	Rows      int64
+	Bytes     int64
+}
+
+// CreatePipeline records a pipeline and its lineage, and creates its DuckDB
+// view (initially emptySQL) in one transaction.
+func (s *Store) CreatePipeline(ctx context.Context, p Pipeline, deps []Dependency, emptySQL string) error {
+	cols, err := json.Marshal(p.Columns)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.pipelines
+			(id, schema, name, query, partition_by, options, refresh, status, columns, sources, path, rows, files, bytes, created_at)
+			VALUES ($1, $2, $3, $4, `+listLiteral(p.PartitionBy)+`, `+mapLiteral(p.Options)+`, $5, $6, $7, `+listLiteral(p.Sources)+`, $8, 0, 0, 0, now())`,
+			p.ID, p.Ref.Schema, p.Ref.Name, p.Query, p.Refresh, p.Status, string(cols), p.Path); err != nil {
+			return err
+		}
+		for _, d := range deps {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
+				d.Object.Name, d.Object.Schema, string(d.ObjectKind), d.DependsOn.Name, d.DependsOn.Schema, string(d.DependsOnKind)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(p.Ref)+" AS "+emptySQL)
+		return err
+	})
+}
+
+// GetPipeline returns the pipeline named ref.
+func (s *Store) GetPipeline(ctx context.Context, ref Ref) (Pipeline, error) {
+	var p Pipeline
+	var parts, srcs any
+	var opts, cols string
+	err := s.db.QueryRowContext(ctx, `
+		SELECT id, query, partition_by, `+optionsJSON+`, refresh, status, columns, sources, path, created_at
+		FROM sluice.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).
+		Scan(&p.ID, &p.Query, &parts, &opts, &p.Refresh, &p.Status, &cols, &srcs, &p.Path, &p.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, pgerr.New(pgerrcode.UndefinedTable, "pipeline %q does not exist", ref.Name)
+	}
+	if err != nil {
+		return p, err
+	}
+	p.Ref = ref
+	p.PartitionBy = scanStrings(parts)
+	p.Sources = scanStrings(srcs)
+	p.Options = scanMap(opts)
+	if err := json.Unmarshal([]byte(cols), &p.Columns); err != nil {
+		return p, fmt.Errorf("catalog: pipeline %s: bad columns: %w", ref, err)
+	}
+	return p, nil
+}
+
+// PipelineInputs returns the input files the pipeline's committed runs
+// consumed, by InputFile.Key.
+func (s *Store) PipelineInputs(ctx context.Context, objectID int64) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, path, size, mtime FROM sluice.pipeline_inputs WHERE object_id = $1`, objectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var f InputFile
+		if err := rows.Scan(&f.Source, &f.Path, &f.Size, &f.MTime); err != nil {
+			return nil, err
+		}
+		out[f.Key()] = true
+	}
+	return out, rows.Err()
+}
+
+// PipelineFiles returns the committed output files of every pipeline, by
+// pipeline directory (Pipeline.Path).
+func (s *Store) PipelineFiles(ctx context.Context) (map[string][]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT p.path, f.path FROM sluice.pipelines p
+		LEFT JOIN sluice.pipeline_files f ON f.object_id = p.id ORDER BY p.path, f.path`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var dir string
+		var file sql.NullString
+		if err := rows.Scan(&dir, &file); err != nil {
+			return nil, err
+		}
+		if _, ok := out[dir]; !ok {
+			out[dir] = nil
+		}
+		if file.Valid {
+			out[dir] = append(out[dir], file.String)
+		}
+	}
+	return out, rows.Err()
+}
+
+// PipelineCommit is everything a pipeline run commits at once.
+type PipelineCommit struct {
+	Pipeline Pipeline
+	Run      *Run
+	Inputs   []InputFile  // the input files the run consumed
+	Files    []OutputFile // the files it wrote, already in the pipeline's directory
+	// ViewSQL returns the definition of the pipeline's view over every
+	// committed file (those of earlier runs and Files), in commit order.
+	ViewSQL func(files []string) string
+}
+
+// CommitPipelineRun records a run's output files and consumed inputs,
+// redefines the pipeline's view over the committed files and marks the run
+// succeeded, in one transaction: a run is committed whole or not at all.
+// A run that read nothing new (no Inputs) only records its success.
+func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
+	var rows, bytes int64
+	for _, f := range c.Files {
+		rows += f.Rows
+		bytes += f.Bytes
+	}
+	p := c.Pipeline
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sluice.pipelines WHERE id = $1`, p.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return pgerr.New(pgerrcode.UndefinedTable, "pipeline %q was dropped during the run", p.Ref.Name)
+		}
+		if err := insertRows(ctx, tx, "sluice.pipeline_inputs", len(c.Inputs), func(i int) string {
+			f := c.Inputs[i]
+			return fmt.Sprintf("(%d, %s, %s, %d, to_timestamp(0) + to_microseconds(%d), %d)", p.ID, quoteLiteral(f.Source), quoteLiteral(f.Path),
+				f.Size, f.MTime.UnixMicro(), c.Run.ID)
+		}); err != nil {
+			return err
+		}
+		if err := insertRows(ctx, tx, "sluice.pipeline_files", len(c.Files), func(i int) string {
+			f := c.Files[i]
+			return fmt.Sprintf("(%d, %s, %s, %d, %d, %d)", p.ID, quoteLiteral(f.Path), quoteLiteral(f.Partition), f.Rows, f.Bytes, c.Run.ID)
+		}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice.runs SET status = 'succeeded', finished_at = now(), rows_in = $2,
+			rows_out = $3, files_written = $4, bytes_written = $5 WHERE run_id = $1`,
+			c.Run.ID, c.Run.RowsIn, rows, len(c.Files), bytes); err != nil {
+			return err
+		}
+		status := "CASE WHEN files > 0 THEN 'active' ELSE status END"
+		if len(c.Files) > 0 {
+			status = "'active'"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice.pipelines SET rows = rows + $2, files = files + $3, bytes = bytes + $4,
+			last_run = $5, last_refresh = now(), status = `+status+` WHERE id = $1`,
+			p.ID, rows, len(c.Files), bytes, c.Run.ID); err != nil {
+			return err
+		}
+		if len(c.Files) == 0 {
+			return nil // the view is unchanged
+		}
+		files, err := queryStrings(ctx, tx, `SELECT path FROM sluice.pipeline_files WHERE object_id = $1 ORDER BY run_id, path`, p.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "CREATE OR REPLACE VIEW "+quoteRef(p.Ref)+" AS "+c.ViewSQL(files))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.Run.Status, c.Run.RowsOut, c.Run.FilesWritten, c.Run.BytesWritten = "succeeded", rows, int64(len(c.Files)), bytes
+	return nil
+}
+
+// insertRows inserts n rows, each a VALUES tuple from row(i), in batches of
+// multi-row INSERTs.
+func insertRows(ctx context.Context, tx *sql.Tx, table string, n int, row func(i int) string) error {
+	const batch = 500
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " VALUES ")
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString(row(i))
+		}
+		if _, err := tx.ExecContext(ctx, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropPipeline removes a pipeline's rows inside a Drop transaction and
+// returns its directory, for the caller to delete once no reader needs it.
+func dropPipeline(ctx context.Context, tx *sql.Tx, ref Ref) (string, error) {
+	var id int64
+	var path string
+	if err := tx.QueryRowContext(ctx, `SELECT id, path FROM sluice.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).Scan(&id, &path); err != nil {
+		return "", err
+	}
+	for _, q := range []string{
+		`DELETE FROM sluice.pipelines WHERE id = $1`,
+		`DELETE FROM sluice.pipeline_files WHERE object_id = $1`,
+		`DELETE FROM sluice.pipeline_inputs WHERE object_id = $1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return "", err
+		}
+	}
+	return path, nil
+}

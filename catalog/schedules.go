@@ -1,0 +1,167 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// ScheduleKind is how an object is refreshed.
+type ScheduleKind string
+
+const (
+	ScheduleManual   ScheduleKind = "manual"
+	ScheduleEvery    ScheduleKind = "every"
+	ScheduleCron     ScheduleKind = "cron"
+	ScheduleOnChange ScheduleKind = "on change"
+)
+
+// Schedule is an object's refresh policy, stored as JSON beside its
+// display text (sluice.materialized_views.refresh).
+type Schedule struct {
+	Kind      ScheduleKind  `json:"kind"`
+	Interval  time.Duration `json:"interval,omitempty"`  // every
+	AlignedTo time.Time     `json:"aligned_to,omitzero"` // every: the tick anchor (default: the Unix epoch)
+	Cron      string        `json:"cron,omitempty"`      // cron
+	TimeZone  string        `json:"time_zone,omitempty"` // cron: IANA zone (default UTC)
+	Text      string        `json:"text"`                // as the user wrote it, e.g. EVERY '1 minute'
+}
+
+// scheduleDDL adds the scheduler's state to materialized views and exposes
+// it as sluice.schedules.
+var scheduleDDL = []string{
+	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
+	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
+	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
+	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
+	`CREATE OR REPLACE VIEW sluice.schedules AS
+		SELECT name AS object, schema, 'materialized view' AS kind, refresh,
+			CASE WHEN suspended THEN 'suspended' ELSE status END AS status,
+			CASE WHEN suspended THEN NULL ELSE next_run END AS next_run,
+			last_refresh AS last_success, last_attempt,
+			now() - last_refresh AS staleness
+		FROM sluice.materialized_views`,
+}
+
+// ScheduledView is what the scheduler needs of a materialized view.
+type ScheduledView struct {
+	Ref         Ref
+	ID          int64
+	Schedule    Schedule
+	Suspended   bool
+	NextRun     time.Time // zero when none is planned
+	LastSuccess time.Time // zero when never refreshed
+	LastAttempt time.Time
+	MinInterval string // the min_interval option, "" when unset
+}
+
+// ScheduledViews returns every materialized view with its schedule state.
+func (s *Store) ScheduledViews(ctx context.Context) ([]ScheduledView, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT schema, name, id, coalesce(schedule, ''), coalesce(suspended, false),
+		next_run, last_refresh, last_attempt, coalesce(options['min_interval'], '')
+		FROM sluice.materialized_views ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ScheduledView
+	for rows.Next() {
+		var v ScheduledView
+		var sched string
+		var next, last, attempt sql.NullTime
+		if err := rows.Scan(&v.Ref.Schema, &v.Ref.Name, &v.ID, &sched, &v.Suspended, &next, &last, &attempt, &v.MinInterval); err != nil {
+			return nil, err
+		}
+		v.Schedule = parseSchedule(sched)
+		v.NextRun, v.LastSuccess, v.LastAttempt = next.Time, last.Time, attempt.Time
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func parseSchedule(js string) Schedule {
+	sc := Schedule{Kind: ScheduleManual, Text: "MANUAL"}
+	if js != "" {
+		_ = json.Unmarshal([]byte(js), &sc)
+	}
+	return sc
+}
+
+// SetSchedule changes a view's refresh policy and its next planned run.
+func (s *Store) SetSchedule(ctx context.Context, ref Ref, sc Schedule, next time.Time) error {
+	js, err := json.Marshal(sc)
+	if err != nil {
+		return err
+	}
+	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET schedule = $3, refresh = $4, next_run = $5 WHERE schema = $1 AND name = $2`,
+		string(js), sc.Text, nullTime(next))
+}
+
+// SetSuspended suspends or resumes a view's schedule.
+func (s *Store) SetSuspended(ctx context.Context, ref Ref, suspended bool, next time.Time) error {
+	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET suspended = $3, next_run = $4 WHERE schema = $1 AND name = $2`,
+		suspended, nullTime(next))
+}
+
+// SetNextRun records when the scheduler will refresh a view next.
+func (s *Store) SetNextRun(ctx context.Context, ref Ref, next time.Time) error {
+	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET next_run = $3 WHERE schema = $1 AND name = $2`, nullTime(next))
+}
+
+// SetOptions replaces a view's options.
+func (s *Store) SetOptions(ctx context.Context, ref Ref, opts map[string]string) error {
+	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET options = `+mapLiteral(opts)+` WHERE schema = $1 AND name = $2`)
+}
+
+// MarkAttempt records the start of a refresh attempt.
+func (s *Store) MarkAttempt(ctx context.Context, id int64, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sluice.materialized_views SET last_attempt = $2 WHERE id = $1`, id, at)
+		return err
+	})
+}
+
+// SetStatus sets a view's status ('fresh', 'failed', ...).
+func (s *Store) SetStatus(ctx context.Context, id int64, status string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sluice.materialized_views SET status = $2 WHERE id = $1`, id, status)
+		return err
+	})
+}
+
+func (s *Store) updateView(ctx context.Context, ref Ref, q string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, append([]any{ref.Schema, ref.Name}, args...)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errors.New("catalog: no materialized view " + ref.String())
+		}
+		return nil
+	})
+}
+
+func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
+
+// Lineage returns every dependency edge.
+func (s *Store) Lineage(ctx context.Context) ([]Dependency, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT object_schema, object, object_kind, depends_on_schema, depends_on, depends_on_kind FROM sluice.dependencies`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Dependency
+	for rows.Next() {
+		var d Dependency
+		var ok, dk string
+		if err := rows.Scan(&d.Object.Schema, &d.Object.Name, &ok, &d.DependsOn.Schema, &d.DependsOn.Name, &dk); err != nil {
+			return nil, err
+		}
+		d.ObjectKind, d.DependsOnKind = Kind(ok), Kind(dk)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// explainRefresh answers EXPLAIN REFRESH name with rows (item, detail)
+// describing what a refresh would read and write, without running it.
+// prep is set in the extended protocol (prepared from explainRefreshSQL).
+func (s *session) explainRefresh(ctx context.Context, st *sql.ExplainRefresh, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
+	text := "SELECT 1" // unused when prepared
+	if prep == nil {
+		var err error
+		if text, err = s.explainRefreshSQL(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	c, err := s.passthrough(ctx, text, prep, args, w)
+	if err != nil {
+		return nil, err
+	}
+	c.tagFor = func(int64) string { return "EXPLAIN" }
+	return c, nil
+}
+
+// explainRefreshSQL is a query over the system tables (live, like SHOW)
+// plus DuckDB's row estimate for the view's query, computed now:
+//
+//	view, query, input (one per dependency), partition by, constraint (one
+//	each), option (one each), current version, partition (one per current
+//	partition), estimated rows (NULL when DuckDB gives none), would write.
+func (s *session) explainRefreshSQL(ctx context.Context, st *sql.ExplainRefresh) (string, error) {
+	ref := resolve(st.Name)
+	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+		return "", err
+	}
+	v, err := s.g.cat.GetView(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	estimate := "NULL"
+	if n, ok, err := s.g.mat.EstimateRows(ctx, v.Query); err == nil && ok {
+		estimate = sql.QuoteLiteral(strconv.FormatInt(n, 10))
+	}
+	lit := sql.QuoteLiteral
+	schema, name := lit(ref.Schema), lit(ref.Name)
+	partitionBy := "(none)"
+	if len(v.PartitionBy) > 0 {
+		partitionBy = strings.Join(v.PartitionBy, ", ")
+	}
+	rows := []string{
+		fmt.Sprintf("SELECT 1 AS o, 'view' AS item, %s AS detail", lit(ref.String())),
+		fmt.Sprintf("SELECT 2, 'query', %s", lit(strings.TrimSpace(v.Query))),
+		fmt.Sprintf(`SELECT 3, 'input', depends_on_kind || ' ' || depends_on_schema || '.' || depends_on
+			FROM sluice.dependencies WHERE object_schema = %s AND object = %s`, schema, name),
+		fmt.Sprintf("SELECT 4, 'partition by', %s", lit(partitionBy)),
+	}
+	for _, c := range v.Constraints {
+		rows = append(rows, fmt.Sprintf("SELECT 5, 'constraint', %s", lit(fmt.Sprintf("%s EXPECT (%s) ON VIOLATION %s", c.Name, c.Predicate, c.Action))))
+	}
+	for k, val := range v.Options {
+		rows = append(rows, fmt.Sprintf("SELECT 6, 'option', %s", lit(k+" = "+val)))
+	}
+	rows = append(rows,
+		fmt.Sprintf(`SELECT 7, 'current version', CASE WHEN version IS NULL THEN 'none (' || status || ')'
+			ELSE 'v' || version || ': ' || rows || ' rows, ' || files || ' files (' || status || ')' END
+			FROM sluice.materialized_views WHERE schema = %s AND name = %s`, schema, name),
+		fmt.Sprintf(`SELECT 8, 'partition', CASE WHEN partition = '' THEN '(all)' ELSE partition END || ': ' || rows || ' rows, ' || files || ' files'
+			FROM sluice.partitions WHERE object_id = %d`, v.ID),
+		fmt.Sprintf("SELECT 9, 'estimated rows', %s", estimate),
+		fmt.Sprintf("SELECT 10, 'would write', %s", lit("a new version of every partition, published atomically")),
+	)
+	return "SELECT item, detail FROM (\n" + strings.Join(rows, "\nUNION ALL ") + "\n) ORDER BY o, detail", nil
+}

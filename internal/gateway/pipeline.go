@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/materialize"
+	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/sqlplan"
+	"github.com/sluice-db/sluice/wire"
+)
+
+// createPipeline is CREATE PIPELINE: it records the pipeline and runs its
+// first run at once, reading every file its sources match. A pipeline whose
+// first run fails is not created.
+func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w wire.ResultWriter) (*cursor, error) {
+	const tag = "CREATE PIPELINE"
+	ref := resolve(st.Name)
+	if len(st.Constraints) > 0 {
+		return nil, pgerr.Unsupported("EXPECT constraints on pipelines are not supported yet (quality gates come with the scheduler release)")
+	}
+	if st.Refresh != nil && st.Refresh.Kind != sql.RefreshManual {
+		return nil, pgerr.Unsupported("REFRESH schedules other than MANUAL are not supported yet on pipelines (they come with the scheduler release)")
+	}
+	taken, err := s.checkNewName(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if taken {
+		if st.IfNotExists {
+			return s.done(tag, notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
+		}
+		return nil, pgerr.DuplicateTable(ref.Name)
+	}
+	opts, err := sqlplan.ValidatePipelineOptions(optionMap(st.Options))
+	if err != nil {
+		return nil, err
+	}
+	cols, err := s.g.mat.Describe(ctx, st.Query)
+	if err != nil {
+		return nil, pipelineQueryError(err, st)
+	}
+	sources, deps, err := s.pipelineSources(ctx, ref, st.Query)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{Query: st.Query, Columns: cols, PartitionBy: st.PartitionBy, Options: opts}); err != nil {
+		return nil, err
+	}
+	id, err := s.g.cat.NextID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pcols := make([]catalog.Column, len(cols))
+	for i, c := range cols {
+		pcols[i] = catalog.Column{Name: c.Name, Type: c.Type}
+	}
+	p := catalog.Pipeline{
+		ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: "manual",
+		Status: "empty", Columns: pcols, Sources: sources, Path: s.g.mat.PipelinePath(id),
+	}
+	if p.PartitionBy == nil {
+		p.PartitionBy = []string{}
+	}
+	if err := s.g.cat.CreatePipeline(ctx, p, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
+		return nil, err
+	}
+	if _, err := s.g.mat.RefreshPipeline(ctx, ref, "create", s.progress(w)); err != nil {
+		err = engine.Translate(err)
+		// Creation is all or nothing, as for materialized views.
+		retired, derr := s.g.cat.Drop(context.WithoutCancel(ctx), []catalog.Dependency{{Object: ref, ObjectKind: catalog.KindPipeline}})
+		if derr != nil {
+			s.g.log.Error("undoing failed CREATE PIPELINE", "pipeline", ref.String(), "err", derr)
+		}
+		s.g.mat.Drop(retired)
+		return nil, pgerr.As(err).WithPosition(0)
+	}
+	return s.done(tag), nil
+}
+
+// pipelineSources checks what a pipeline's query reads: FILES sources only,
+// named unqualified (a run shadows each with a temporary view of the same
+// name over the new files), at least one. It returns the sources' names and
+// the lineage edges.
+func (s *session) pipelineSources(ctx context.Context, ref catalog.Ref, query string) ([]string, []catalog.Dependency, error) {
+	tables, err := s.g.mat.TableRefs(ctx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	var deps []catalog.Dependency
+	for _, t := range tables {
+		qualified := t.Catalog != "" || t.Schema != ""
+		dep := catalog.Ref{Schema: t.Schema, Name: t.Name}
+		if dep.Schema == "" {
+			dep.Schema = materialize.PipelineSourceSchema
+		}
+		if t.Catalog != "" && t.Catalog != DatabaseName {
+			return nil, nil, pgerr.Unsupported("a pipeline reads sources only; %q is in another database", t.Name)
+		}
+		kind, ok, err := s.g.cat.Lookup(ctx, dep)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			continue // a system relation (pg_catalog, duckdb_*): not tracked
+		}
+		switch {
+		case kind != catalog.KindSource:
+			return nil, nil, pgerr.Unsupported("pipeline %s reads %s %q: pipelines can read only FILES sources for now (read materialized views, pipelines and tables from a materialized view instead)", ref.Name, kind, t.Name)
+		case qualified:
+			return nil, nil, pgerr.Unsupported("pipeline %s names source %q with a schema: pipelines read sources of schema %s by their unqualified name", ref.Name, t.Name, materialize.PipelineSourceSchema)
+		}
+		src, err := s.g.cat.GetSource(ctx, dep)
+		if err != nil {
+			return nil, nil, err
+		}
+		if src.Connector != "files" {
+			return nil, nil, pgerr.Unsupported("pipelines can read only FILES sources for now; %q is a %s source", t.Name, src.Connector)
+		}
+		names = append(names, t.Name)
+		deps = append(deps, catalog.Dependency{Object: ref, ObjectKind: catalog.KindPipeline, DependsOn: dep, DependsOnKind: kind})
+	}
+	if len(names) == 0 {
+		return nil, nil, pgerr.Unsupported("a pipeline must read at least one source (it appends the rows its sources' new files produce)")
+	}
+	return names, deps, nil
+}
+
+// refreshPipeline is REFRESH PIPELINE: one run, reading the files that
+// arrived since the last committed run.
+func (s *session) refreshPipeline(ctx context.Context, st *sql.Refresh, w wire.ResultWriter) (*cursor, error) {
+	if len(st.Partition) > 0 {
+		return nil, pgerr.Unsupported("REFRESH PIPELINE ... PARTITION is not supported: a pipeline appends, it does not recompute")
+	}
+	ref := resolve(st.Name)
+	if err := s.expectKind(ctx, ref, catalog.KindPipeline); err != nil {
+		return nil, err
+	}
+	if _, err := s.g.mat.RefreshPipeline(ctx, ref, "manual", s.progress(w)); err != nil {
+		return nil, err
+	}
+	return s.done("REFRESH PIPELINE"), nil
+}
+
+// pipelineQueryError points an error DuckDB found in a pipeline's query at
+// the query inside the statement (see queryError).
+func pipelineQueryError(err error, st *sql.CreatePipeline) error {
+	const prefix = "DESCRIBE "
+	pe := pgerr.As(engine.TranslateQuery(err, prefix+st.Query))
+	if pe.Position > int32(len(prefix)) {
+		before := st.Text()[:st.QueryOffset-st.Start()]
+		return pe.WithPosition(int(pe.Position) - len(prefix) + runeCount(before))
+	}
+	return pe.WithPosition(0)
+}
+
+const showPipelinesSQL = `SELECT schema, name, partition_by, refresh, status, sources, rows, files, bytes, last_run, last_refresh FROM sluice.pipelines ORDER BY schema, name`

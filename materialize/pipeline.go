@@ -1,0 +1,254 @@
+package materialize
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/sqlplan"
+)
+
+// Pipelines append: each run reads only the input files that no committed
+// run consumed, writes the query's result over them as new Parquet files,
+// and commits the files it wrote together with the inputs it consumed in
+// one catalog transaction (catalog.CommitPipelineRun). The pipeline's view
+// lists its committed files explicitly, so a file that was written but not
+// committed is never read, and Recover deletes it: a run interrupted at any
+// point is redone whole by the next run, without a duplicated or lost row.
+
+// PipelineSourceSchema is the schema of the sources a pipeline reads: the
+// query names them unqualified, and they resolve through the search path to
+// the default schema.
+const PipelineSourceSchema = "public"
+
+// PipelinePath is the directory of pipeline id; its files are under
+// PipelinePath/data/<partition>/run<run id>_<i>.parquet.
+func (m *Materializer) PipelinePath(id int64) string {
+	return filepath.Join(m.objectsRoot(), strconv.FormatInt(id, 10))
+}
+
+// RefreshPipeline runs pipeline ref once. The run is recorded in
+// sluice.runs whatever happens; a failed run commits nothing. Runs of one
+// pipeline never overlap: a second one waits for the first.
+func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, trigger string, progress Progress) (*catalog.Run, error) {
+	p, err := m.opts.Catalog.GetPipeline(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	unlock := m.lock(p.ID)
+	defer unlock()
+	if progress == nil {
+		progress = func(string) {}
+	}
+	// The pipeline may have gone (or been re-created) while we waited.
+	if p, err = m.opts.Catalog.GetPipeline(ctx, ref); err != nil {
+		return nil, err
+	}
+	run := &catalog.Run{Object: p.Ref, ObjectID: p.ID, Trigger: trigger, Attempt: 1}
+	if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
+		return nil, err
+	}
+	if err := m.runPipeline(ctx, p, run, progress); err != nil {
+		if ferr := m.opts.Catalog.FailRun(context.WithoutCancel(ctx), run, err); ferr != nil {
+			m.log.Error("recording failed run", "object", p.Ref.String(), "run", run.ID, "err", ferr)
+		}
+		return run, err
+	}
+	m.log.Info("pipeline run", "object", p.Ref.String(), "run", run.ID,
+		"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten)
+	return run, nil
+}
+
+// newInputs lists each source's files and keeps those no committed run
+// consumed, by source name.
+func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (map[string][]catalog.InputFile, map[string]*files.Scan, error) {
+	done, err := m.opts.Catalog.PipelineInputs(ctx, p.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inputs := map[string][]catalog.InputFile{}
+	scans := map[string]*files.Scan{}
+	for _, name := range p.Sources {
+		src, err := m.opts.Catalog.GetSource(ctx, catalog.Ref{Schema: PipelineSourceSchema, Name: name})
+		if err != nil {
+			return nil, nil, err
+		}
+		scan := &files.Scan{Path: src.Location, Options: src.Options}
+		scans[name] = scan
+		listed, err := scan.List()
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing the files of source %s: %w", name, err)
+		}
+		for _, f := range listed {
+			in := catalog.InputFile{Source: name, Path: f.Path, Size: f.Size, MTime: f.MTime}
+			if !done[in.Key()] {
+				inputs[name] = append(inputs[name], in)
+			}
+		}
+	}
+	return inputs, scans, nil
+}
+
+func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run *catalog.Run, progress Progress) error {
+	inputs, scans, err := m.newInputs(ctx, p)
+	if err != nil {
+		return err
+	}
+	var consumed []catalog.InputFile
+	for _, name := range p.Sources {
+		consumed = append(consumed, inputs[name]...)
+	}
+	commit := catalog.PipelineCommit{Pipeline: p, Run: run, Inputs: consumed, ViewSQL: func(paths []string) string {
+		return sqlplan.PipelineViewSQL(paths, pipelineColumns(p), p.PartitionBy)
+	}}
+	if len(consumed) == 0 {
+		progress(fmt.Sprintf("pipeline %s: no new input", p.Ref.Name))
+		return m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit)
+	}
+	progress(fmt.Sprintf("pipeline %s: reading %d new input files", p.Ref.Name, len(consumed)))
+
+	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
+	defer os.RemoveAll(staging)
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return err
+	}
+	conn, err := m.conn(ctx)
+	if err != nil {
+		return err
+	}
+	// The connection holds temporary views shadowing sources: it must not
+	// go back to the pool, where another refresh would read through them.
+	defer discard(conn)
+	for _, name := range p.Sources {
+		shadow := sqlplan.EmptyShadowSQL(name, PipelineSourceSchema)
+		if in := inputs[name]; len(in) > 0 {
+			paths := make([]string, len(in))
+			for i, f := range in {
+				paths[i] = f.Path
+			}
+			shadow = sqlplan.ShadowSQL(name, scans[name].FilesSQL(paths))
+		}
+		if _, err := conn.ExecContext(ctx, shadow); err != nil {
+			return err
+		}
+	}
+	copySQL, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{
+		Query: p.Query, Columns: pipelineColumns(p), PartitionBy: p.PartitionBy, Options: p.Options,
+		StagingDir: staging, RunID: run.ID,
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "SET partitioned_write_max_open_files = 1000000"); err != nil {
+		return err
+	}
+	written, err := copyFiles(ctx, conn, copySQL)
+	if err != nil {
+		return err
+	}
+	// Move the files into the pipeline's directory. Until the commit below
+	// they are not in the catalog, so the view does not read them and
+	// Recover removes them after a crash.
+	var moved []string
+	undo := func() {
+		for _, f := range moved {
+			_ = os.Remove(f)
+		}
+	}
+	data := filepath.Join(p.Path, "data")
+	parts := map[string]bool{}
+	for _, f := range written {
+		if f.rows == 0 {
+			_ = os.Remove(f.path)
+			continue
+		}
+		rel, err := filepath.Rel(staging, f.path)
+		if err != nil {
+			undo()
+			return err
+		}
+		dst := filepath.Join(data, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			undo()
+			return err
+		}
+		if err := os.Rename(f.path, dst); err != nil {
+			undo()
+			return err
+		}
+		moved = append(moved, dst)
+		part := filepath.ToSlash(filepath.Dir(rel))
+		if part == "." {
+			part = ""
+		}
+		parts[part] = true
+		commit.Files = append(commit.Files, catalog.OutputFile{Path: dst, Partition: part, Rows: f.rows, Bytes: f.bytes})
+	}
+	var rows int64
+	for _, f := range commit.Files {
+		rows += f.Rows
+	}
+	progress(fmt.Sprintf("pipeline %s: wrote %d rows in %d files, %d partitions", p.Ref.Name, rows, len(commit.Files), len(parts)))
+	if err := m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit); err != nil {
+		undo()
+		return err
+	}
+	return nil
+}
+
+func pipelineColumns(p catalog.Pipeline) []sqlplan.Column {
+	cols := make([]sqlplan.Column, len(p.Columns))
+	for i, c := range p.Columns {
+		cols[i] = sqlplan.Column{Name: c.Name, Type: c.Type}
+	}
+	return cols
+}
+
+// discard closes conn without returning its DuckDB connection to the pool.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
+// recoverPipelines deletes every file in a pipeline's data directory that
+// no committed run wrote (the output of a run interrupted before its
+// commit), and returns the directories Recover must keep.
+func (m *Materializer) recoverPipelines(ctx context.Context) (keep []string, err error) {
+	committed, err := m.opts.Catalog.PipelineFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for dir, paths := range committed {
+		dir = filepath.Clean(dir)
+		keep = append(keep, dir, filepath.Join(dir, "data"))
+		known := make(map[string]bool, len(paths))
+		for _, p := range paths {
+			known[filepath.Clean(p)] = true
+		}
+		err := filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && !known[path] {
+				m.log.Info("removing uncommitted pipeline file", "path", path)
+				return os.Remove(path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return keep, nil
+}

@@ -1,0 +1,289 @@
+package materialize
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-db/sluice/catalog"
+)
+
+// Clock is the scheduler's time source; tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// SchedulerOptions configure a Scheduler.
+type SchedulerOptions struct {
+	Materializer *Materializer
+	Catalog      *catalog.Store
+	DB           *sql.DB // to list the files a source's glob matches
+	Clock        Clock   // nil = the real clock
+	Logger       *slog.Logger
+	// PollInterval is how often file sources read by ON CHANGE views are
+	// listed for new or changed files (default 1s).
+	PollInterval time.Duration
+}
+
+// Scheduler refreshes materialized views on their schedules (EVERY, CRON)
+// and when their inputs change (ON CHANGE), in dependency order. Its state
+// (next run, last success) is in the catalog, so it survives restarts: a run
+// missed while the gateway was down runs once at start.
+type Scheduler struct {
+	opts SchedulerOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	pending map[catalog.Ref]time.Time // ON CHANGE refreshes owed, and from when
+	files   map[catalog.Ref]int       // file count per source at the last poll
+	wake    chan struct{}
+}
+
+// NewScheduler returns a scheduler; Run starts it.
+func NewScheduler(opts SchedulerOptions) *Scheduler {
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[catalog.Ref]int{}, wake: make(chan struct{}, 1)}
+	opts.Materializer.OnPublish(s.published)
+	return s
+}
+
+// Wake makes the scheduler look at the catalog again now (a schedule was
+// created, altered, suspended or resumed).
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// published is called after an object publishes a new version: its ON CHANGE
+// dependents owe a refresh.
+func (s *Scheduler) published(ref catalog.Ref) {
+	s.mu.Lock()
+	s.pending[ref] = time.Time{} // marks an upstream change; resolved per dependent in tick
+	s.mu.Unlock()
+	s.Wake()
+}
+
+// Run schedules until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	for {
+		wait := s.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-s.opts.Clock.After(wait):
+		}
+	}
+}
+
+// tick runs every refresh that is due now, in dependency order, and returns
+// how long to wait before the next one may be.
+func (s *Scheduler) tick(ctx context.Context) time.Duration {
+	now := s.opts.Clock.Now()
+	wait := s.opts.PollInterval
+	views, err := s.opts.Catalog.ScheduledViews(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("scheduler: reading schedules", "err", err)
+		}
+		return wait
+	}
+	lineage, err := s.opts.Catalog.Lineage(ctx)
+	if err != nil {
+		s.log.Error("scheduler: reading lineage", "err", err)
+		return wait
+	}
+	due := map[catalog.Ref]string{} // ref -> trigger
+	for _, v := range views {
+		if v.Suspended {
+			continue
+		}
+		switch v.Schedule.Kind {
+		case catalog.ScheduleEvery, catalog.ScheduleCron:
+			next := v.NextRun
+			if next.IsZero() || !next.After(now) {
+				if !next.IsZero() {
+					due[v.Ref] = "schedule" // due, or missed while down: once
+				}
+				next = NextRun(v.Schedule, now)
+				if err := s.opts.Catalog.SetNextRun(ctx, v.Ref, next); err != nil {
+					s.log.Error("scheduler: recording next run", "object", v.Ref.String(), "err", err)
+				}
+			}
+			wait = min(wait, next.Sub(now))
+		case catalog.ScheduleOnChange:
+			if at, ok := s.changed(ctx, v, views, lineage, now); ok {
+				if at.After(now) {
+					wait = min(wait, at.Sub(now))
+				} else {
+					due[v.Ref] = "change"
+				}
+			}
+		}
+	}
+	s.mu.Lock()
+	for ref, at := range s.pending { // consumed upstream notices
+		if at.IsZero() {
+			delete(s.pending, ref)
+		}
+	}
+	s.mu.Unlock()
+	for _, ref := range topoOrder(due, lineage) {
+		if ctx.Err() != nil {
+			break
+		}
+		s.refresh(ctx, ref, due[ref])
+	}
+	return max(wait, 10*time.Millisecond)
+}
+
+// changed reports whether an ON CHANGE view owes a refresh, and from when
+// (min_interval debounces it).
+func (s *Scheduler) changed(ctx context.Context, v catalog.ScheduledView, views []catalog.ScheduledView, lineage []catalog.Dependency, now time.Time) (time.Time, bool) {
+	owed := v.LastSuccess.IsZero() && v.LastAttempt.IsZero()
+	s.mu.Lock()
+	if _, ok := s.pending[v.Ref]; ok && !s.pending[v.Ref].IsZero() {
+		owed = true
+	}
+	for _, d := range lineage {
+		if d.Object != v.Ref {
+			continue
+		}
+		if at, ok := s.pending[d.DependsOn]; ok && at.IsZero() {
+			owed = true // an upstream view published
+		}
+	}
+	s.mu.Unlock()
+	if !owed {
+		for _, d := range lineage {
+			if d.Object == v.Ref && d.DependsOnKind == catalog.KindSource && s.sourceChanged(ctx, d.DependsOn, v.LastAttempt) {
+				owed = true
+			}
+		}
+	}
+	if !owed {
+		return time.Time{}, false
+	}
+	at := now
+	if d, err := ParseDuration(v.MinInterval); err == nil && !v.LastAttempt.IsZero() {
+		at = later(at, v.LastAttempt.Add(d))
+	}
+	if at.After(now) {
+		s.mu.Lock()
+		s.pending[v.Ref] = at // remember the owed refresh until it is due
+		s.mu.Unlock()
+	}
+	return at, true
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// sourceChanged lists a file source's glob and reports new files (the
+// count changed since the last poll) or files modified after since.
+func (s *Scheduler) sourceChanged(ctx context.Context, ref catalog.Ref, since time.Time) bool {
+	src, err := s.opts.Catalog.GetSource(ctx, ref)
+	if err != nil || src.Connector != "files" {
+		return false
+	}
+	rows, err := s.opts.DB.QueryContext(ctx, "SELECT file FROM glob('"+strings.ReplaceAll(src.Location, "'", "''")+"')")
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	n, newer := 0, false
+	for rows.Next() {
+		var f string
+		if rows.Scan(&f) != nil {
+			continue
+		}
+		n++
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(since) {
+			newer = true
+		}
+	}
+	s.mu.Lock()
+	prev, seen := s.files[ref]
+	s.files[ref] = n
+	s.mu.Unlock()
+	return newer || (seen && prev != n)
+}
+
+func (s *Scheduler) refresh(ctx context.Context, ref catalog.Ref, trigger string) {
+	s.mu.Lock()
+	delete(s.pending, ref)
+	s.mu.Unlock()
+	v, err := s.opts.Catalog.GetView(ctx, ref)
+	if err != nil {
+		return // dropped meanwhile
+	}
+	if err := s.opts.Catalog.MarkAttempt(ctx, v.ID, s.opts.Clock.Now()); err != nil {
+		s.log.Error("scheduler: recording attempt", "object", ref.String(), "err", err)
+	}
+	if _, err := s.opts.Materializer.Refresh(ctx, v, trigger, nil); err != nil && ctx.Err() == nil {
+		s.log.Warn("scheduled refresh failed", "object", ref.String(), "trigger", trigger, "err", err)
+	}
+}
+
+// topoOrder orders refs so that every object comes after the objects it
+// reads (lineage), ties by name.
+func topoOrder(due map[catalog.Ref]string, lineage []catalog.Dependency) []catalog.Ref {
+	depth := map[catalog.Ref]int{}
+	var level func(r catalog.Ref, seen map[catalog.Ref]bool) int
+	level = func(r catalog.Ref, seen map[catalog.Ref]bool) int {
+		if d, ok := depth[r]; ok {
+			return d
+		}
+		if seen[r] {
+			return 0 // a cycle cannot be created; be safe anyway
+		}
+		seen[r] = true
+		d := 0
+		for _, e := range lineage {
+			if e.Object == r {
+				d = max(d, level(e.DependsOn, seen)+1)
+			}
+		}
+		depth[r] = d
+		return d
+	}
+	refs := make([]catalog.Ref, 0, len(due))
+	for r := range due {
+		refs = append(refs, r)
+		level(r, map[catalog.Ref]bool{})
+	}
+	sort.Slice(refs, func(i, j int) bool {
+		if depth[refs[i]] != depth[refs[j]] {
+			return depth[refs[i]] < depth[refs[j]]
+		}
+		return refs[i].String() < refs[j].String()
+	})
+	return refs
+}

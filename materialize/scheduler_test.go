@@ -1,0 +1,203 @@
+//go:build duckdb_arrow
+
+package materialize
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/internal/engine"
+)
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+func (c *fakeClock) After(time.Duration) <-chan time.Time { return make(chan time.Time) }
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+type schedFixture struct {
+	cat   *catalog.Store
+	sched *Scheduler
+	clock *fakeClock
+}
+
+func newSchedFixture(t *testing.T) *schedFixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := engine.Open(ctx, engine.Config{ConnInit: []string{"CREATE SCHEMA IF NOT EXISTS public", "SET search_path = 'public'"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cat, err := catalog.Open(ctx, db.SQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{DB: db.SQL(), Catalog: cat, DataDir: t.TempDir(), ConnInit: []string{"SET search_path = 'public'"}})
+	if err := m.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Date(2024, 11, 14, 10, 0, 30, 0, time.UTC)}
+	return &schedFixture{cat: cat, clock: clock, sched: NewScheduler(SchedulerOptions{Materializer: m, Catalog: cat, DB: db.SQL(), Clock: clock})}
+}
+
+func (f *schedFixture) createView(t *testing.T, name, query string, sc catalog.Schedule, deps ...catalog.Dependency) {
+	t.Helper()
+	ctx := context.Background()
+	id, _ := f.cat.NextID(ctx)
+	ref := catalog.Ref{Schema: "public", Name: name}
+	v := catalog.View{ID: id, Ref: ref, Query: query, Refresh: sc.Text, Status: "empty"}
+	if err := f.cat.CreateView(ctx, v, deps, query+" LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cat.SetSchedule(ctx, ref, sc, NextRun(sc, f.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *schedFixture) runs(t *testing.T) []string {
+	t.Helper()
+	rows, err := f.cat.DB().QueryContext(context.Background(), `SELECT object || ':' || trigger FROM sluice.runs ORDER BY run_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestSchedulerEveryRunsOnTicksAndOnceForMissedTicks(t *testing.T) {
+	f := newSchedFixture(t)
+	ctx := context.Background()
+	f.createView(t, "every_min", "SELECT 1 AS x", catalog.Schedule{Kind: catalog.ScheduleEvery, Interval: time.Minute, Text: "EVERY '1 minute'"})
+
+	f.sched.tick(ctx)
+	if got := f.runs(t); len(got) != 0 {
+		t.Fatalf("ran before its first tick: %v", got)
+	}
+	f.clock.set(time.Date(2024, 11, 14, 10, 1, 0, 0, time.UTC)) // the tick
+	f.sched.tick(ctx)
+	if got := f.runs(t); len(got) != 1 || got[0] != "every_min:schedule" {
+		t.Fatalf("runs = %v, want one scheduled run", got)
+	}
+	f.sched.tick(ctx) // same instant: nothing new
+	// The gateway was down for an hour: one run, not sixty.
+	f.clock.set(time.Date(2024, 11, 14, 11, 1, 30, 0, time.UTC))
+	f.sched.tick(ctx)
+	f.sched.tick(ctx)
+	if got := f.runs(t); len(got) != 2 {
+		t.Fatalf("runs = %v, want exactly one more run for the missed ticks", got)
+	}
+	views, _ := f.cat.ScheduledViews(ctx)
+	if want := time.Date(2024, 11, 14, 11, 2, 0, 0, time.UTC); !views[0].NextRun.Equal(want) {
+		t.Errorf("next run %v, want %v", views[0].NextRun, want)
+	}
+}
+
+func TestSchedulerSuspendedDoesNotRun(t *testing.T) {
+	f := newSchedFixture(t)
+	ctx := context.Background()
+	sc := catalog.Schedule{Kind: catalog.ScheduleEvery, Interval: time.Minute, Text: "EVERY '1 minute'"}
+	f.createView(t, "v", "SELECT 1 AS x", sc)
+	ref := catalog.Ref{Schema: "public", Name: "v"}
+	if err := f.cat.SetSuspended(ctx, ref, true, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.set(f.clock.Now().Add(10 * time.Minute))
+	f.sched.tick(ctx)
+	if got := f.runs(t); len(got) != 0 {
+		t.Fatalf("a suspended view ran: %v", got)
+	}
+}
+
+func TestSchedulerOnChangeFollowsUpstreamInOrder(t *testing.T) {
+	f := newSchedFixture(t)
+	ctx := context.Background()
+	onChange := catalog.Schedule{Kind: catalog.ScheduleOnChange, Text: "ON CHANGE"}
+	manual := catalog.Schedule{Kind: catalog.ScheduleManual, Text: "MANUAL"}
+	up := catalog.Ref{Schema: "public", Name: "up"}
+	mid := catalog.Ref{Schema: "public", Name: "mid"}
+	f.createView(t, "up", "SELECT 1 AS x", manual)
+	f.createView(t, "mid", "SELECT x FROM up", onChange, catalog.Dependency{Object: mid, ObjectKind: catalog.KindMaterializedView, DependsOn: up, DependsOnKind: catalog.KindMaterializedView})
+	f.createView(t, "down", "SELECT x FROM mid", onChange, catalog.Dependency{Object: catalog.Ref{Schema: "public", Name: "down"}, ObjectKind: catalog.KindMaterializedView, DependsOn: mid, DependsOnKind: catalog.KindMaterializedView})
+	for _, r := range []catalog.Ref{mid, {Schema: "public", Name: "down"}} {
+		if err := f.cat.MarkAttempt(ctx, mustView(t, f.cat, r).ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.sched.tick(ctx)
+	if got := f.runs(t); len(got) != 0 {
+		t.Fatalf("ran without a change: %v", got)
+	}
+	if _, err := f.sched.opts.Materializer.Refresh(ctx, mustView(t, f.cat, up), "manual", nil); err != nil {
+		t.Fatal(err)
+	}
+	f.sched.tick(ctx) // mid refreshes; its publish owes down a refresh
+	f.sched.tick(ctx)
+	want := []string{"up:manual", "mid:change", "down:change"}
+	if got := f.runs(t); len(got) != 3 || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("runs = %v, want %v", got, want)
+	}
+	f.sched.tick(ctx)
+	if got := f.runs(t); len(got) != 3 {
+		t.Fatalf("refreshed again without a change: %v", got)
+	}
+}
+
+func mustView(t *testing.T, cat *catalog.Store, ref catalog.Ref) catalog.View {
+	t.Helper()
+	v, err := cat.GetView(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestNextRunCron(t *testing.T) {
+	sc := catalog.Schedule{Kind: catalog.ScheduleCron, Cron: "0 * * * *", TimeZone: "Europe/Paris"}
+	if err := ValidateSchedule(&sc); err != nil {
+		t.Fatal(err)
+	}
+	got := NextRun(sc, time.Date(2024, 11, 14, 10, 30, 0, 0, time.UTC))
+	if want := time.Date(2024, 11, 14, 11, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("next = %v, want %v", got, want)
+	}
+	bad := catalog.Schedule{Kind: catalog.ScheduleCron, Cron: "not a cron"}
+	if err := ValidateSchedule(&bad); err == nil {
+		t.Error("want an error for a bad cron expression")
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"5s": 5 * time.Second, "1 minute": time.Minute, "2m30s": 150 * time.Second,
+		"1 hour 30 minutes": 90 * time.Minute, "500ms": 500 * time.Millisecond, "2 days": 48 * time.Hour} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "soon", "5 parsecs", "-1s"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q): want an error", in)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package sqlplan
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/sluice-db/sluice/connectors"
+)
+
+// PipelineOptions declares the WITH options of CREATE PIPELINE.
+var PipelineOptions = connectors.Specs{
+	{Name: "compression", Type: connectors.Enum, Values: []string{"zstd", "snappy", "gzip", "lz4", "uncompressed"}, Default: "zstd",
+		Doc: "Parquet compression codec"},
+	{Name: "target_file_size", Type: connectors.String, Unsupported: "a pipeline run writes one file per partition"},
+	{Name: "location", Type: connectors.String, Unsupported: "outputs outside the data directory come with object storage support"},
+	{Name: "retries", Type: connectors.Int, Unsupported: "retries come with the scheduler release"},
+	{Name: "retry_backoff", Type: connectors.String, Unsupported: "retries come with the scheduler release"},
+	{Name: "timeout", Type: connectors.String, Unsupported: "timeouts come with the scheduler release"},
+	{Name: "min_interval", Type: connectors.String, Unsupported: "ON CHANGE refresh comes with the scheduler release"},
+}
+
+// ValidatePipelineOptions checks the WITH options of a pipeline.
+func ValidatePipelineOptions(raw map[string]string) (map[string]string, error) {
+	return PipelineOptions.Validate("pipeline", raw)
+}
+
+// PipelineRun is the input of a pipeline run's plan.
+type PipelineRun struct {
+	Query       string   // the pipeline's query
+	Columns     []Column // the output columns fixed at CREATE
+	PartitionBy []string
+	Options     map[string]string
+	StagingDir  string // empty directory to write into
+	RunID       int64  // names the files, unique across runs
+}
+
+// PlanPipelineRun returns the COPY a pipeline run executes: the query's
+// result, cast to the columns fixed at CREATE (so every run's files have
+// the same schema however the input's types are inferred), written into
+// StagingDir as Parquet files named run<id>_<i>, one row per file
+// (RETURN_STATS).
+func PlanPipelineRun(r PipelineRun) (string, error) {
+	if err := checkPartitionColumns(r.Columns, r.PartitionBy); err != nil {
+		return "", err
+	}
+	compression := r.Options["compression"]
+	if compression == "" {
+		compression = "zstd"
+	}
+	casts := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		casts[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", ident(c.Name), c.Type, ident(c.Name))
+	}
+	query := fmt.Sprintf("SELECT %s FROM (%s\n) AS q", strings.Join(casts, ", "), strings.TrimSpace(r.Query))
+	opts := []string{"FORMAT parquet", "COMPRESSION " + compression, "RETURN_STATS true"}
+	prefix := fmt.Sprintf("run%d_", r.RunID)
+	target := quote(filepath.Join(r.StagingDir, prefix+"0.parquet"))
+	if len(r.PartitionBy) > 0 {
+		query = fmt.Sprintf("SELECT * FROM (%s) ORDER BY %s", query, identList(r.PartitionBy))
+		opts = append(opts, "PARTITION_BY ("+identList(r.PartitionBy)+")", "FILENAME_PATTERN '"+prefix+"{i}'")
+		target = quote(r.StagingDir)
+	}
+	return fmt.Sprintf("COPY (%s) TO %s (%s)", query, target, strings.Join(opts, ", ")), nil
+}
+
+// ShadowSQL creates the temporary view that stands for a source during a
+// pipeline run: a relation of the source's unqualified name reading only
+// scanSQL (the run's new files). Temporary objects resolve before the
+// search path, so the pipeline's query reads it instead of the source.
+func ShadowSQL(source, scanSQL string) string {
+	return "CREATE OR REPLACE TEMP VIEW " + ident(source) + " AS " + scanSQL
+}
+
+// EmptyShadowSQL shadows a source that has no new files with an empty
+// relation of the source's columns.
+func EmptyShadowSQL(source, schema string) string {
+	return "CREATE OR REPLACE TEMP VIEW " + ident(source) + " AS SELECT * FROM " + ident(schema) + "." + ident(source) + " WHERE false"
+}
+
+// PipelineViewSQL is the definition of the DuckDB view that exposes a
+// pipeline's committed files: exactly the listed files (never a glob, so an
+// uncommitted file is never read), projected to the output's columns.
+func PipelineViewSQL(files []string, cols []Column, partitionBy []string) string {
+	if len(files) == 0 {
+		return EmptyViewSQL(cols)
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = ident(c.Name)
+	}
+	list := make([]string, len(files))
+	for i, f := range files {
+		list[i] = quote(f)
+	}
+	hive := "hive_partitioning = false"
+	if len(partitionBy) > 0 {
+		types := make([]string, len(partitionBy))
+		for i, p := range partitionBy {
+			types[i] = quote(p) + ": " + quote(columnType(cols, p))
+		}
+		hive = "hive_partitioning = true, hive_types = {" + strings.Join(types, ", ") + "}"
+	}
+	return fmt.Sprintf("SELECT %s FROM read_parquet([%s], %s)", strings.Join(names, ", "), strings.Join(list, ", "), hive)
+}
