@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/sqlplan"
 )
 
 // Clock is the scheduler's time source; tests inject a fake one.
@@ -188,7 +189,7 @@ func (s *Scheduler) changed(ctx context.Context, v catalog.ScheduledView, views 
 		return time.Time{}, false
 	}
 	at := now
-	if d, err := ParseDuration(v.MinInterval); err == nil && !v.LastAttempt.IsZero() {
+	if d, err := sqlplan.ParseInterval(v.MinInterval); err == nil && !v.LastAttempt.IsZero() {
 		at = later(at, v.LastAttempt.Add(d))
 	}
 	if at.After(now) {

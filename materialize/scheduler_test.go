@@ -188,16 +188,3 @@ func TestNextRunCron(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"5s": 5 * time.Second, "1 minute": time.Minute, "2m30s": 150 * time.Second,
-		"1 hour 30 minutes": 90 * time.Minute, "500ms": 500 * time.Millisecond, "2 days": 48 * time.Hour} {
-		if got, err := ParseDuration(in); err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "soon", "5 parsecs", "-1s"} {
-		if _, err := ParseDuration(in); err == nil {
-			t.Errorf("ParseDuration(%q): want an error", in)
-		}
-	}
-}

@@ -394,7 +394,7 @@ func schedule(p *sql.RefreshPolicy) (catalog.Schedule, error) {
 	case sql.RefreshOnChange:
 		sc = catalog.Schedule{Kind: catalog.ScheduleOnChange, Text: "ON CHANGE"}
 	case sql.RefreshEvery:
-		d, err := materialize.ParseDuration(p.Interval)
+		d, err := sqlplan.ParseInterval(p.Interval)
 		if err != nil {
 			return sc, pgerr.New(pgerrcode.InvalidParameterValue, "invalid REFRESH EVERY: %v", err)
 		}
@@ -433,7 +433,7 @@ func validateViewOptions(raw map[string]string) (map[string]string, error) {
 		return nil, err
 	}
 	if v, ok := opts["min_interval"]; ok {
-		if _, err := materialize.ParseDuration(v); err != nil {
+		if _, err := sqlplan.ParseInterval(v); err != nil {
 			return nil, pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"min_interval\": %v", err)
 		}
 	}
