@@ -69,7 +69,7 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline, deps []Dependenc
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.pipelines
 			(id, schema, name, query, partition_by, options, refresh, status, columns, sources, path, rows, files, bytes, created_at)
 			VALUES ($1, $2, $3, $4, `+listLiteral(p.PartitionBy)+`, `+mapLiteral(p.Options)+`, $5, $6, $7, `+listLiteral(p.Sources)+`, $8, 0, 0, 0, now())`,
@@ -179,7 +179,7 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 		bytes += f.Bytes
 	}
 	p := c.Pipeline
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.ddlTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sluice.pipelines WHERE id = $1`, p.ID).Scan(&n); err != nil {
 			return err

@@ -83,7 +83,7 @@ type Store struct {
 	gen atomic.Uint64
 }
 
-// Generation counts committed catalog changes. DuckDB's prepared statements
+// Generation counts committed changes to relations (definitions, versions). DuckDB's prepared statements
 // keep the plan of a view as it was when prepared, so a holder of prepared
 // statements prepares them again when the generation has moved.
 func (s *Store) Generation() uint64 { return s.gen.Load() }
@@ -142,7 +142,13 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	err = tx.Commit()
+	return tx.Commit()
+}
+
+// ddlTx is tx for changes that define, redefine or drop relations: it moves
+// the generation, so prepared statements over them are prepared again.
+func (s *Store) ddlTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	err := s.tx(ctx, fn)
 	s.gen.Add(1)
 	return err
 }
@@ -186,7 +192,7 @@ func (s *Store) SchemaExists(ctx context.Context, schema string) (bool, error) {
 // CreateSource records src and creates its DuckDB view in one transaction.
 // viewSQL is the query the view runs (a scan of the source).
 func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.sources VALUES ($1, $2, $3, $4, $5, `+mapLiteral(src.Options)+`, now())`,
 			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location); err != nil {
 			return err
@@ -214,7 +220,7 @@ func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
 // DuckDB view (initially emptySQL, a typed empty relation) in one
 // transaction.
 func (s *Store) CreateView(ctx context.Context, v View, deps []Dependency, emptySQL string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.materialized_views
 			(id, schema, name, query, partition_by, options, refresh, status, created_at, constraints)
 			VALUES ($1, $2, $3, $4, `+listLiteral(v.PartitionBy)+`, `+mapLiteral(v.Options)+`, $5, $6, now(), $7)`,
@@ -316,7 +322,7 @@ func (s *Store) Dependents(ctx context.Context, ref Ref) ([]Dependency, error) {
 // paths that are no longer current, for the caller to delete once no reader
 // needs them.
 func (s *Store) Drop(ctx context.Context, objs []Dependency) (retired []string, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
 		retired = retired[:0]
 		for _, o := range objs {
 			ref := o.Object
@@ -436,7 +442,7 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 		bytes += ps.Bytes
 	}
 	v := p.View
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
 		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice.versions WHERE object_id = $1 AND retired_at IS NULL`, v.ID)
 		if err != nil {
 			return err
