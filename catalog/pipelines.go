@@ -30,11 +30,12 @@ type Pipeline struct {
 	Query       string
 	PartitionBy []string
 	Options     map[string]string
-	Refresh     string
-	Status      string   // empty, active
-	Columns     []Column // the output's columns, fixed at CREATE
-	Sources     []string // the sources the query reads (schema public, unqualified in the query)
-	Path        string   // the pipeline's directory: Path/data/<partition>/run<id>_<i>.parquet
+	Refresh     string       // the schedule's text, e.g. ON CHANGE
+	Status      string       // empty, active, failed
+	Constraints []Constraint // EXPECT quality gates, checked on each run's new rows
+	Columns     []Column     // the output's columns, fixed at CREATE
+	Sources     []string     // the sources the query reads (schema public, unqualified in the query)
+	Path        string       // the pipeline's directory: Path/data/<partition>/run<id>_<i>.parquet
 	CreatedAt   time.Time
 }
 
@@ -71,9 +72,9 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline, deps []Dependenc
 	}
 	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.pipelines
-			(id, schema, name, query, partition_by, options, refresh, status, columns, sources, path, rows, files, bytes, created_at)
-			VALUES ($1, $2, $3, $4, `+listLiteral(p.PartitionBy)+`, `+mapLiteral(p.Options)+`, $5, $6, $7, `+listLiteral(p.Sources)+`, $8, 0, 0, 0, now())`,
-			p.ID, p.Ref.Schema, p.Ref.Name, p.Query, p.Refresh, p.Status, string(cols), p.Path); err != nil {
+			(id, schema, name, query, partition_by, options, refresh, status, columns, sources, path, rows, files, bytes, created_at, constraints)
+			VALUES ($1, $2, $3, $4, `+listLiteral(p.PartitionBy)+`, `+mapLiteral(p.Options)+`, $5, $6, $7, `+listLiteral(p.Sources)+`, $8, 0, 0, 0, now(), $9)`,
+			p.ID, p.Ref.Schema, p.Ref.Name, p.Query, p.Refresh, p.Status, string(cols), p.Path, constraintsJSON(p.Constraints)); err != nil {
 			return err
 		}
 		for _, d := range deps {
@@ -92,10 +93,11 @@ func (s *Store) GetPipeline(ctx context.Context, ref Ref) (Pipeline, error) {
 	var p Pipeline
 	var parts, srcs any
 	var opts, cols string
+	var constraints sql.NullString
 	err := s.db.QueryRowContext(ctx, `
-		SELECT id, query, partition_by, `+optionsJSON+`, refresh, status, columns, sources, path, created_at
+		SELECT id, query, partition_by, `+optionsJSON+`, refresh, status, columns, sources, path, created_at, constraints
 		FROM sluice.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).
-		Scan(&p.ID, &p.Query, &parts, &opts, &p.Refresh, &p.Status, &cols, &srcs, &p.Path, &p.CreatedAt)
+		Scan(&p.ID, &p.Query, &parts, &opts, &p.Refresh, &p.Status, &cols, &srcs, &p.Path, &p.CreatedAt, &constraints)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, pgerr.New(pgerrcode.UndefinedTable, "pipeline %q does not exist", ref.Name)
 	}
@@ -106,6 +108,7 @@ func (s *Store) GetPipeline(ctx context.Context, ref Ref) (Pipeline, error) {
 	p.PartitionBy = scanStrings(parts)
 	p.Sources = scanStrings(srcs)
 	p.Options = scanMap(opts)
+	p.Constraints = scanConstraints(constraints.String)
 	if err := json.Unmarshal([]byte(cols), &p.Columns); err != nil {
 		return p, fmt.Errorf("catalog: pipeline %s: bad columns: %w", ref, err)
 	}
@@ -205,12 +208,9 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 			c.Run.ID, c.Run.RowsIn, rows, len(c.Files), bytes); err != nil {
 			return err
 		}
-		status := "CASE WHEN files > 0 THEN 'active' ELSE status END"
-		if len(c.Files) > 0 {
-			status = "'active'"
-		}
+		// A success clears a "failed" status left by an earlier run.
 		if _, err := tx.ExecContext(ctx, `UPDATE sluice.pipelines SET rows = rows + $2, files = files + $3, bytes = bytes + $4,
-			last_run = $5, last_refresh = now(), status = `+status+` WHERE id = $1`,
+			last_run = $5, last_refresh = now(), status = CASE WHEN files + $3 > 0 THEN 'active' ELSE 'empty' END WHERE id = $1`,
 			p.ID, rows, len(c.Files), bytes, c.Run.ID); err != nil {
 			return err
 		}

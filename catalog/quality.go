@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 )
 
-// Constraint is an EXPECT quality gate of a materialized view.
+// Constraint is an EXPECT quality gate of a materialized view or pipeline.
 type Constraint struct {
 	Name      string `json:"name"`
 	Predicate string `json:"predicate"`
@@ -54,13 +54,11 @@ func (s *Store) RecordQuality(ctx context.Context, r *Run, counts []QualityCount
 	})
 }
 
-// SetViewStatus sets a materialized view's status (e.g. "failed" after a
-// refresh exhausted its retries; a successful publish sets "fresh").
+// SetViewStatus sets a materialized view's or pipeline's status (e.g.
+// "failed" after a refresh exhausted its retries; a successful publish sets
+// "fresh", a successful pipeline run "active").
 func (s *Store) SetViewStatus(ctx context.Context, id int64, status string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sluice.materialized_views SET status = $2 WHERE id = $1`, id, status)
-		return err
-	})
+	return s.SetStatus(ctx, id, status)
 }
 
 // Partitions returns the partitions of the object's current version.

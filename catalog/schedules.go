@@ -29,25 +29,41 @@ type Schedule struct {
 	Text      string        `json:"text"`                // as the user wrote it, e.g. EVERY '1 minute'
 }
 
-// scheduleDDL adds the scheduler's state to materialized views and exposes
-// it as sluice.schedules.
+// scheduleDDL adds the scheduler's state to materialized views and
+// pipelines (the same columns in both tables) and exposes it, for both, as
+// sluice.schedules.
 var scheduleDDL = []string{
 	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
 	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
 	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
 	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
+	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
+	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
+	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
+	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
+	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS constraints VARCHAR`,
+	`CREATE OR REPLACE VIEW sluice.scheduled_objects AS
+		SELECT id, schema, name, 'materialized view' AS kind, refresh, schedule, coalesce(suspended, false) AS suspended,
+			status, next_run, last_refresh, last_attempt, options
+		FROM sluice.materialized_views
+		UNION ALL
+		SELECT id, schema, name, 'pipeline' AS kind, refresh, schedule, coalesce(suspended, false) AS suspended,
+			status, next_run, last_refresh, last_attempt, options
+		FROM sluice.pipelines`,
 	`CREATE OR REPLACE VIEW sluice.schedules AS
-		SELECT name AS object, schema, 'materialized view' AS kind, refresh,
+		SELECT name AS object, schema, kind, refresh,
 			CASE WHEN suspended THEN 'suspended' ELSE status END AS status,
 			CASE WHEN suspended THEN NULL ELSE next_run END AS next_run,
 			last_refresh AS last_success, last_attempt,
 			now() - last_refresh AS staleness
-		FROM sluice.materialized_views`,
+		FROM sluice.scheduled_objects`,
 }
 
-// ScheduledView is what the scheduler needs of a materialized view.
+// ScheduledView is what the scheduler needs of a materialized view or a
+// pipeline.
 type ScheduledView struct {
 	Ref         Ref
+	Kind        Kind // KindMaterializedView or KindPipeline
 	ID          int64
 	Schedule    Schedule
 	Suspended   bool
@@ -57,11 +73,12 @@ type ScheduledView struct {
 	MinInterval string // the min_interval option, "" when unset
 }
 
-// ScheduledViews returns every materialized view with its schedule state.
+// ScheduledViews returns every materialized view and pipeline with its
+// schedule state.
 func (s *Store) ScheduledViews(ctx context.Context) ([]ScheduledView, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT schema, name, id, coalesce(schedule, ''), coalesce(suspended, false),
+	rows, err := s.db.QueryContext(ctx, `SELECT schema, name, kind, id, coalesce(schedule, ''), suspended,
 		next_run, last_refresh, last_attempt, coalesce(options['min_interval'], '')
-		FROM sluice.materialized_views ORDER BY id`)
+		FROM sluice.scheduled_objects ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +86,12 @@ func (s *Store) ScheduledViews(ctx context.Context) ([]ScheduledView, error) {
 	var out []ScheduledView
 	for rows.Next() {
 		var v ScheduledView
-		var sched string
+		var sched, kind string
 		var next, last, attempt sql.NullTime
-		if err := rows.Scan(&v.Ref.Schema, &v.Ref.Name, &v.ID, &sched, &v.Suspended, &next, &last, &attempt, &v.MinInterval); err != nil {
+		if err := rows.Scan(&v.Ref.Schema, &v.Ref.Name, &kind, &v.ID, &sched, &v.Suspended, &next, &last, &attempt, &v.MinInterval); err != nil {
 			return nil, err
 		}
+		v.Kind = Kind(kind)
 		v.Schedule = parseSchedule(sched)
 		v.NextRun, v.LastSuccess, v.LastAttempt = next.Time, last.Time, attempt.Time
 		out = append(out, v)
@@ -89,56 +107,77 @@ func parseSchedule(js string) Schedule {
 	return sc
 }
 
-// SetSchedule changes a view's refresh policy and its next planned run.
+// SetSchedule changes a view's or pipeline's refresh policy and its next
+// planned run.
 func (s *Store) SetSchedule(ctx context.Context, ref Ref, sc Schedule, next time.Time) error {
 	js, err := json.Marshal(sc)
 	if err != nil {
 		return err
 	}
-	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET schedule = $3, refresh = $4, next_run = $5 WHERE schema = $1 AND name = $2`,
+	return s.updateScheduled(ctx, ref, `schedule = $3, refresh = $4, next_run = $5`,
 		string(js), sc.Text, nullTime(next))
 }
 
-// SetSuspended suspends or resumes a view's schedule.
+// SetSuspended suspends or resumes a view's or pipeline's schedule.
 func (s *Store) SetSuspended(ctx context.Context, ref Ref, suspended bool, next time.Time) error {
-	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET suspended = $3, next_run = $4 WHERE schema = $1 AND name = $2`,
+	return s.updateScheduled(ctx, ref, `suspended = $3, next_run = $4`,
 		suspended, nullTime(next))
 }
 
-// SetNextRun records when the scheduler will refresh a view next.
+// SetNextRun records when the scheduler will refresh a view or run a
+// pipeline next.
 func (s *Store) SetNextRun(ctx context.Context, ref Ref, next time.Time) error {
-	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET next_run = $3 WHERE schema = $1 AND name = $2`, nullTime(next))
+	return s.updateScheduled(ctx, ref, `next_run = $3`, nullTime(next))
 }
 
-// SetOptions replaces a view's options.
+// SetOptions replaces a view's or pipeline's options.
 func (s *Store) SetOptions(ctx context.Context, ref Ref, opts map[string]string) error {
-	return s.updateView(ctx, ref, `UPDATE sluice.materialized_views SET options = `+mapLiteral(opts)+` WHERE schema = $1 AND name = $2`)
+	return s.updateScheduled(ctx, ref, `options = `+mapLiteral(opts))
 }
 
-// MarkAttempt records the start of a refresh attempt.
+// MarkAttempt records the start of a refresh attempt or pipeline run.
 func (s *Store) MarkAttempt(ctx context.Context, id int64, at time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sluice.materialized_views SET last_attempt = $2 WHERE id = $1`, id, at)
-		return err
-	})
+	return s.updateScheduledID(ctx, id, `last_attempt = $2`, at)
 }
 
-// SetStatus sets a view's status ('fresh', 'failed', ...).
+// SetStatus sets a view's or pipeline's status ('fresh', 'active',
+// 'failed', ...).
 func (s *Store) SetStatus(ctx context.Context, id int64, status string) error {
+	return s.updateScheduledID(ctx, id, `status = $2`, status)
+}
+
+// scheduledTables hold the objects the scheduler refreshes; both have the
+// scheduler's columns (scheduleDDL), and a name or id is in one of them.
+var scheduledTables = []string{"sluice.materialized_views", "sluice.pipelines"}
+
+// updateScheduled sets columns (set, with parameters from $3) of the view
+// or pipeline named ref.
+func (s *Store) updateScheduled(ctx context.Context, ref Ref, set string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sluice.materialized_views SET status = $2 WHERE id = $1`, id, status)
-		return err
+		var n int64
+		for _, table := range scheduledTables {
+			res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+set+` WHERE schema = $1 AND name = $2`, append([]any{ref.Schema, ref.Name}, args...)...)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += k
+		}
+		if n == 0 {
+			return errors.New("catalog: no materialized view or pipeline " + ref.String())
+		}
+		return nil
 	})
 }
 
-func (s *Store) updateView(ctx context.Context, ref Ref, q string, args ...any) error {
+// updateScheduledID sets columns (set, with parameters from $2) of the view
+// or pipeline with id.
+func (s *Store) updateScheduledID(ctx context.Context, id int64, set string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, append([]any{ref.Schema, ref.Name}, args...)...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errors.New("catalog: no materialized view " + ref.String())
+		for _, table := range scheduledTables {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+set+` WHERE id = $1`, append([]any{id}, args...)...); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -46,7 +46,7 @@ func (m *Materializer) Backfill(ctx context.Context, v catalog.View, partition [
 	if err != nil {
 		return nil, m.translate(err)
 	}
-	return m.attempts(ctx, v, "backfill", progress, filters)
+	return m.attempts(ctx, m.viewAttempt(v, progress, filters), "backfill", progress)
 }
 
 // partitionValues returns DuckDB's text of each filter's typed value, by

@@ -238,7 +238,7 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 		return nil, err
 	}
 	// Attempts, retries and timeouts: retry.go.
-	return m.attempts(ctx, v, trigger, progress, nil)
+	return m.attempts(ctx, m.viewAttempt(v, progress, nil), trigger, progress)
 }
 
 // refresh is one attempt. With filters (a backfill, backfill.go) it
@@ -274,7 +274,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	}
 	// Quality gates (quality.go): count violations, abort on FAIL, then
 	// write only the rows passing the DROP ROW constraints.
-	if query, err = m.checkQuality(ctx, conn, v, run, query, progress); err != nil {
+	if query, err = m.checkQuality(ctx, conn, qualityGate{ref: v.Ref, kind: "materialized view", constraints: v.Constraints}, run, query, progress); err != nil {
 		return nil, err
 	}
 	plan, err := sqlplan.PlanRefresh(sqlplan.Refresh{

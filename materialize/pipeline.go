@@ -35,9 +35,11 @@ func (m *Materializer) PipelinePath(id int64) string {
 	return filepath.Join(m.objectsRoot(), strconv.FormatInt(id, 10))
 }
 
-// RefreshPipeline runs pipeline ref once. The run is recorded in
-// sluice.runs whatever happens; a failed run commits nothing. Runs of one
-// pipeline never overlap: a second one waits for the first.
+// RefreshPipeline runs pipeline ref once, under its retry policy (retry.go:
+// each attempt a run in sluice.runs, bounded by its timeout). A failed
+// attempt commits nothing. Runs of one pipeline never overlap: a second one
+// waits for the first. A run that appended rows tells the OnPublish
+// subscribers; one that found nothing new does not.
 func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, trigger string, progress Progress) (*catalog.Run, error) {
 	p, err := m.opts.Catalog.GetPipeline(ctx, ref)
 	if err != nil {
@@ -52,19 +54,13 @@ func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, tri
 	if p, err = m.opts.Catalog.GetPipeline(ctx, ref); err != nil {
 		return nil, err
 	}
-	run := &catalog.Run{Object: p.Ref, ObjectID: p.ID, Trigger: trigger, Attempt: 1}
-	if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
-		return nil, err
-	}
-	if err := m.runPipeline(ctx, p, run, progress); err != nil {
-		if ferr := m.opts.Catalog.FailRun(context.WithoutCancel(ctx), run, err); ferr != nil {
-			m.log.Error("recording failed run", "object", p.Ref.String(), "run", run.ID, "err", ferr)
-		}
-		return run, err
-	}
-	m.log.Info("pipeline run", "object", p.Ref.String(), "run", run.ID,
-		"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten)
-	return run, nil
+	return m.attempts(ctx, attempt{ref: p.Ref, id: p.ID, options: p.Options, what: "pipeline run",
+		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
+			if err := m.runPipeline(ctx, p, run, progress); err != nil {
+				return false, err
+			}
+			return run.FilesWritten > 0, nil
+		}}, trigger, progress)
 }
 
 // newInputs lists each source's files and keeps those no committed run
@@ -140,8 +136,15 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 			return err
 		}
 	}
+	// Quality gates (quality.go) over the new rows only: count violations,
+	// abort on FAIL (nothing committed, the inputs stay unconsumed), then
+	// append only the rows passing the DROP ROW constraints.
+	query, err := m.checkQuality(ctx, conn, qualityGate{ref: p.Ref, kind: "pipeline", constraints: p.Constraints}, run, p.Query, progress)
+	if err != nil {
+		return err
+	}
 	copySQL, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{
-		Query: p.Query, Columns: pipelineColumns(p), PartitionBy: p.PartitionBy, Options: p.Options,
+		Query: query, Columns: pipelineColumns(p), PartitionBy: p.PartitionBy, Options: p.Options,
 		StagingDir: staging, RunID: run.ID,
 	})
 	if err != nil {

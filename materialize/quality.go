@@ -49,18 +49,27 @@ func (m *Materializer) CheckConstraints(ctx context.Context, query string, cs []
 	return nil
 }
 
-// checkQuality runs the quality gates of v over query (the rows about to be
-// written): one aggregate pass counts the rows and each constraint's
-// violations, the counts are recorded in sluice.quality, a violated FAIL
-// constraint aborts the attempt with 23514, and the returned query keeps
-// only the rows passing the DROP ROW constraints. Without constraints it
-// returns query unchanged and costs nothing.
-func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, v catalog.View, run *catalog.Run, query string, progress Progress) (string, error) {
-	if len(v.Constraints) == 0 {
+// qualityGate names an object's EXPECT constraints for checkQuality.
+type qualityGate struct {
+	ref         catalog.Ref
+	kind        string // "materialized view" or "pipeline", for messages
+	constraints []catalog.Constraint
+}
+
+// checkQuality runs the quality gates of an object over query (the rows
+// about to be written: a view's whole result, a pipeline run's new rows):
+// one aggregate pass counts the rows and each constraint's violations, the
+// counts are recorded in sluice.quality, a violated FAIL constraint aborts
+// the attempt with 23514, and the returned query keeps only the rows passing
+// the DROP ROW constraints. Without constraints it returns query unchanged
+// and costs nothing.
+func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, g qualityGate, run *catalog.Run, query string, progress Progress) (string, error) {
+	if len(g.constraints) == 0 {
 		return query, nil
 	}
-	cs := Constraints(v.Constraints)
-	progress(fmt.Sprintf("refreshing %s: checking %d constraints", v.Ref.Name, len(cs)))
+	name := g.ref.Name
+	cs := Constraints(g.constraints)
+	progress(fmt.Sprintf("checking %d constraints of %s", len(cs), name))
 	vals := make([]int64, len(cs)+1)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
@@ -72,7 +81,7 @@ func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, v catal
 	run.RowsIn = sql.NullInt64{Int64: vals[0], Valid: true}
 	counts := make([]catalog.QualityCount, len(cs))
 	var failed []string
-	for i, c := range v.Constraints {
+	for i, c := range g.constraints {
 		n := vals[i+1]
 		counts[i] = catalog.QualityCount{Constraint: c, Violations: n}
 		if n == 0 {
@@ -82,9 +91,9 @@ func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, v catal
 		case sqlplan.ActionFail:
 			failed = append(failed, fmt.Sprintf("constraint %q: %d rows", c.Name, n))
 		case sqlplan.ActionDropRow:
-			progress(fmt.Sprintf("refreshing %s: constraint %q drops %d of %d rows", v.Ref.Name, c.Name, n, vals[0]))
+			progress(fmt.Sprintf("%s: constraint %q drops %d of %d rows", name, c.Name, n, vals[0]))
 		default:
-			progress(fmt.Sprintf("refreshing %s: constraint %q is violated by %d of %d rows (kept: ON VIOLATION WARN)", v.Ref.Name, c.Name, n, vals[0]))
+			progress(fmt.Sprintf("%s: constraint %q is violated by %d of %d rows (kept: ON VIOLATION WARN)", name, c.Name, n, vals[0]))
 		}
 	}
 	if err := m.opts.Catalog.RecordQuality(context.WithoutCancel(ctx), run, counts); err != nil {
@@ -98,9 +107,14 @@ func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, v catal
 				break
 			}
 		}
-		e := pgerr.New(pgerrcode.CheckViolation, "materialized view %q violates constraint %q: %d rows fail EXPECT (%s)",
-			v.Ref.Name, first.Constraint.Name, first.Violations, first.Constraint.Predicate)
-		e.Detail = "Violated FAIL constraints: " + strings.Join(failed, ", ") + ". The refresh was rolled back; the current version stays visible."
+		e := pgerr.New(pgerrcode.CheckViolation, "%s %q violates constraint %q: %d rows fail EXPECT (%s)",
+			g.kind, name, first.Constraint.Name, first.Violations, first.Constraint.Predicate)
+		e.Detail = "Violated FAIL constraints: " + strings.Join(failed, ", ") + "."
+		if g.kind == "pipeline" {
+			e.Detail += " The run was rolled back: nothing was appended, and the next run reads the same input files again."
+		} else {
+			e.Detail += " The refresh was rolled back; the current version stays visible."
+		}
 		return "", e
 	}
 	return sqlplan.FilterDropRows(query, cs), nil

@@ -15,16 +15,27 @@ import (
 	"github.com/sluice-db/sluice/sqlplan"
 )
 
-// attempts runs a refresh (or backfill, with filters) of v, already locked,
-// under the view's retry policy: each attempt is its own run in sluice.runs,
-// bounded by the view's timeout; a failed attempt is retried after an
-// exponential backoff with jitter unless retrying cannot help. When the
-// last attempt fails the view's status becomes "failed" and its current
-// version stays.
-func (m *Materializer) attempts(ctx context.Context, v catalog.View, trigger string, progress Progress, filters []sqlplan.PartitionFilter) (*catalog.Run, error) {
-	policy := sqlplan.Retry(v.Options)
-	for attempt := 1; ; attempt++ {
-		run := &catalog.Run{Object: v.Ref, ObjectID: v.ID, Trigger: trigger, Attempt: attempt}
+// attempt is one object's work under the attempt loop: a refresh or
+// backfill of a materialized view, or a pipeline run.
+type attempt struct {
+	ref     catalog.Ref
+	id      int64
+	options map[string]string // retries, retry_backoff, timeout
+	what    string            // "refresh" or "run", for messages
+	// do runs one attempt recorded as run; published reports a new version
+	// or appended rows, which ON CHANGE dependents must see.
+	do func(ctx context.Context, run *catalog.Run) (published bool, err error)
+}
+
+// attempts runs a, already locked, under the object's retry policy: each
+// attempt is its own run in sluice.runs, bounded by the object's timeout; a
+// failed attempt is retried after an exponential backoff with jitter unless
+// retrying cannot help. When the last attempt fails the object's status
+// becomes "failed" and what it published before stays.
+func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, progress Progress) (*catalog.Run, error) {
+	policy := sqlplan.Retry(a.options)
+	for n := 1; ; n++ {
+		run := &catalog.Run{Object: a.ref, ObjectID: a.id, Trigger: trigger, Attempt: n}
 		if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
 			return nil, err
 		}
@@ -32,44 +43,59 @@ func (m *Materializer) attempts(ctx context.Context, v catalog.View, trigger str
 		if policy.Timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, policy.Timeout)
 		}
-		retired, err := m.refresh(actx, v, run, progress, filters)
+		published, err := a.do(actx, run)
 		timedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err == nil {
-			m.Readers.Retire(retired...)
-			m.Published(v.Ref)
-			m.log.Info("refreshed", "object", v.Ref.String(), "run", run.ID, "attempt", attempt, "version", run.Version,
+			if published {
+				m.Published(a.ref)
+			}
+			m.log.Info(a.what+" succeeded", "object", a.ref.String(), "run", run.ID, "attempt", n, "version", run.Version,
 				"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten)
 			return run, nil
 		}
 		if timedOut {
 			e := pgerr.New(pgerrcode.QueryCanceled, "canceling statement due to statement timeout")
-			e.Detail = fmt.Sprintf("The refresh attempt of %s ran longer than its timeout of %s.", v.Ref.Name, policy.Timeout)
+			e.Detail = fmt.Sprintf("The %s attempt of %s ran longer than its timeout of %s.", a.what, a.ref.Name, policy.Timeout)
 			err = e
 		} else {
 			err = m.translate(err)
 		}
 		// Record the failure even if ctx was cancelled.
 		if ferr := m.opts.Catalog.FailRun(context.WithoutCancel(ctx), run, err); ferr != nil {
-			m.log.Error("recording failed run", "object", v.Ref.String(), "run", run.ID, "err", ferr)
+			m.log.Error("recording failed run", "object", a.ref.String(), "run", run.ID, "err", ferr)
 		}
 		if ctx.Err() != nil {
 			return run, err // cancelled by the user or shutdown: not the object's failure
 		}
-		if attempt > policy.Retries || !Retryable(err) {
-			if serr := m.opts.Catalog.SetViewStatus(context.WithoutCancel(ctx), v.ID, "failed"); serr != nil {
-				m.log.Error("marking view failed", "object", v.Ref.String(), "err", serr)
+		if n > policy.Retries || !Retryable(err) {
+			if serr := m.opts.Catalog.SetStatus(context.WithoutCancel(ctx), a.id, "failed"); serr != nil {
+				m.log.Error("marking object failed", "object", a.ref.String(), "err", serr)
 			}
-			m.log.Warn("refresh failed", "object", v.Ref.String(), "run", run.ID, "attempt", attempt, "err", err)
+			m.log.Warn(a.what+" failed", "object", a.ref.String(), "run", run.ID, "attempt", n, "err", err)
 			return run, err
 		}
-		d := sqlplan.Backoff(policy.Backoff, attempt, m.jitter())
-		progress(fmt.Sprintf("refreshing %s: attempt %d of %d failed (%v); retrying in %s", v.Ref.Name, attempt, policy.Retries+1, err, d.Round(time.Millisecond)))
-		m.log.Info("retrying refresh", "object", v.Ref.String(), "run", run.ID, "attempt", attempt, "delay", d, "err", err)
+		d := sqlplan.Backoff(policy.Backoff, n, m.jitter())
+		progress(fmt.Sprintf("%s of %s: attempt %d of %d failed (%v); retrying in %s", a.what, a.ref.Name, n, policy.Retries+1, err, d.Round(time.Millisecond)))
+		m.log.Info("retrying "+a.what, "object", a.ref.String(), "run", run.ID, "attempt", n, "delay", d, "err", err)
 		if serr := m.sleep(ctx, d); serr != nil {
 			return run, err
 		}
 	}
+}
+
+// viewAttempt is a refresh (or, with filters, a backfill) of v as an
+// attempt.
+func (m *Materializer) viewAttempt(v catalog.View, progress Progress, filters []sqlplan.PartitionFilter) attempt {
+	return attempt{ref: v.Ref, id: v.ID, options: v.Options, what: "refresh",
+		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
+			retired, err := m.refresh(ctx, v, run, progress, filters)
+			if err != nil {
+				return false, err
+			}
+			m.Readers.Retire(retired...)
+			return true, nil
+		}}
 }
 
 // Retryable reports whether another attempt could succeed after err:

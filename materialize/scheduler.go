@@ -38,17 +38,19 @@ type SchedulerOptions struct {
 	PollInterval time.Duration
 }
 
-// Scheduler refreshes materialized views on their schedules (EVERY, CRON)
-// and when their inputs change (ON CHANGE), in dependency order. Its state
-// (next run, last success) is in the catalog, so it survives restarts: a run
-// missed while the gateway was down runs once at start.
+// Scheduler refreshes materialized views and runs pipelines on their
+// schedules (EVERY, CRON) and when their inputs change (ON CHANGE: a
+// source's glob matches new files, or an upstream view or pipeline published
+// new rows), in dependency order. Its state (next run, last success) is in
+// the catalog, so it survives restarts: a run missed while the gateway was
+// down runs once at start.
 type Scheduler struct {
 	opts SchedulerOptions
 	log  *slog.Logger
 
 	mu      sync.Mutex
 	pending map[catalog.Ref]time.Time // ON CHANGE refreshes owed, and from when
-	files   map[catalog.Ref]int       // file count per source at the last poll
+	files   map[[2]catalog.Ref]int    // file count per (object, source) at the object's last poll
 	wake    chan struct{}
 }
 
@@ -64,7 +66,7 @@ func NewScheduler(opts SchedulerOptions) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[catalog.Ref]int{}, wake: make(chan struct{}, 1)}
+	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[[2]catalog.Ref]int{}, wake: make(chan struct{}, 1)}
 	opts.Materializer.OnPublish(s.published)
 	return s
 }
@@ -78,8 +80,8 @@ func (s *Scheduler) Wake() {
 	}
 }
 
-// published is called after an object publishes a new version: its ON CHANGE
-// dependents owe a refresh.
+// published is called after an object publishes a new version (a pipeline:
+// appends rows): its ON CHANGE dependents owe a refresh.
 func (s *Scheduler) published(ref catalog.Ref) {
 	s.mu.Lock()
 	s.pending[ref] = time.Time{} // marks an upstream change; resolved per dependent in tick
@@ -118,7 +120,9 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 		return wait
 	}
 	due := map[catalog.Ref]string{} // ref -> trigger
+	kinds := map[catalog.Ref]catalog.Kind{}
 	for _, v := range views {
+		kinds[v.Ref] = v.Kind
 		if v.Suspended {
 			continue
 		}
@@ -156,7 +160,7 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 		if ctx.Err() != nil {
 			break
 		}
-		s.refresh(ctx, ref, due[ref])
+		s.refresh(ctx, ref, kinds[ref], due[ref])
 	}
 	return max(wait, 10*time.Millisecond)
 }
@@ -180,7 +184,7 @@ func (s *Scheduler) changed(ctx context.Context, v catalog.ScheduledView, views 
 	s.mu.Unlock()
 	if !owed {
 		for _, d := range lineage {
-			if d.Object == v.Ref && d.DependsOnKind == catalog.KindSource && s.sourceChanged(ctx, d.DependsOn, v.LastAttempt) {
+			if d.Object == v.Ref && d.DependsOnKind == catalog.KindSource && s.sourceChanged(ctx, v.Ref, d.DependsOn, v.LastAttempt) {
 				owed = true
 			}
 		}
@@ -208,8 +212,8 @@ func later(a, b time.Time) time.Time {
 }
 
 // sourceChanged lists a file source's glob and reports new files (the
-// count changed since the last poll) or files modified after since.
-func (s *Scheduler) sourceChanged(ctx context.Context, ref catalog.Ref, since time.Time) bool {
+// count changed since obj's last poll) or files modified after since.
+func (s *Scheduler) sourceChanged(ctx context.Context, obj, ref catalog.Ref, since time.Time) bool {
 	src, err := s.opts.Catalog.GetSource(ctx, ref)
 	if err != nil || src.Connector != "files" {
 		return false
@@ -231,25 +235,42 @@ func (s *Scheduler) sourceChanged(ctx context.Context, ref catalog.Ref, since ti
 		}
 	}
 	s.mu.Lock()
-	prev, seen := s.files[ref]
-	s.files[ref] = n
+	key := [2]catalog.Ref{obj, ref}
+	prev, seen := s.files[key]
+	s.files[key] = n
 	s.mu.Unlock()
 	return newer || (seen && prev != n)
 }
 
-func (s *Scheduler) refresh(ctx context.Context, ref catalog.Ref, trigger string) {
+// refresh refreshes a view or runs a pipeline (kind) for trigger.
+func (s *Scheduler) refresh(ctx context.Context, ref catalog.Ref, kind catalog.Kind, trigger string) {
 	s.mu.Lock()
 	delete(s.pending, ref)
 	s.mu.Unlock()
-	v, err := s.opts.Catalog.GetView(ctx, ref)
-	if err != nil {
-		return // dropped meanwhile
+	var err error
+	if kind == catalog.KindPipeline {
+		var p catalog.Pipeline
+		if p, err = s.opts.Catalog.GetPipeline(ctx, ref); err != nil {
+			return // dropped meanwhile
+		}
+		s.markAttempt(ctx, ref, p.ID)
+		_, err = s.opts.Materializer.RefreshPipeline(ctx, ref, trigger, nil)
+	} else {
+		var v catalog.View
+		if v, err = s.opts.Catalog.GetView(ctx, ref); err != nil {
+			return // dropped meanwhile
+		}
+		s.markAttempt(ctx, ref, v.ID)
+		_, err = s.opts.Materializer.Refresh(ctx, v, trigger, nil)
 	}
-	if err := s.opts.Catalog.MarkAttempt(ctx, v.ID, s.opts.Clock.Now()); err != nil {
-		s.log.Error("scheduler: recording attempt", "object", ref.String(), "err", err)
-	}
-	if _, err := s.opts.Materializer.Refresh(ctx, v, trigger, nil); err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil {
 		s.log.Warn("scheduled refresh failed", "object", ref.String(), "trigger", trigger, "err", err)
+	}
+}
+
+func (s *Scheduler) markAttempt(ctx context.Context, ref catalog.Ref, id int64) {
+	if err := s.opts.Catalog.MarkAttempt(ctx, id, s.opts.Clock.Now()); err != nil {
+		s.log.Error("scheduler: recording attempt", "object", ref.String(), "err", err)
 	}
 }
 

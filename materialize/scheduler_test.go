@@ -4,12 +4,17 @@ package materialize
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/sqlplan"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -188,3 +193,89 @@ func TestNextRunCron(t *testing.T) {
 	}
 }
 
+// An ON CHANGE pipeline run that finds no new input appends nothing and so
+// does not trigger the ON CHANGE objects downstream; one that appends rows
+// does.
+func TestSchedulerPipelineOnChangeNothingNewDoesNotTriggerDownstream(t *testing.T) {
+	f := newSchedFixture(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.csv", "x\n1\n2\n")
+	write("b.csv", "x\n3\n")
+	scan, err := files.New(filepath.Join(dir, "*.csv"), dir, map[string]string{"format": "csv", "header": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := catalog.Ref{Schema: "public", Name: "src"}
+	sid, _ := f.cat.NextID(ctx)
+	if err := f.cat.CreateSource(ctx, catalog.Source{ID: sid, Ref: src, Connector: "files", Location: scan.Path, Options: scan.Options}, scan.SQL()); err != nil {
+		t.Fatal(err)
+	}
+	onChange := catalog.Schedule{Kind: catalog.ScheduleOnChange, Text: "ON CHANGE"}
+	pipe := catalog.Ref{Schema: "public", Name: "pipe"}
+	pid, _ := f.cat.NextID(ctx)
+	m := f.sched.opts.Materializer
+	cols := []sqlplan.Column{{Name: "x", Type: "BIGINT"}}
+	p := catalog.Pipeline{ID: pid, Ref: pipe, Query: "SELECT x FROM src", PartitionBy: []string{}, Options: map[string]string{},
+		Refresh: onChange.Text, Status: "empty", Columns: []catalog.Column{{Name: "x", Type: "BIGINT"}}, Sources: []string{"src"}, Path: m.PipelinePath(pid)}
+	if err := f.cat.CreatePipeline(ctx, p, []catalog.Dependency{{Object: pipe, ObjectKind: catalog.KindPipeline, DependsOn: src, DependsOnKind: catalog.KindSource}},
+		sqlplan.EmptyViewSQL(cols)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cat.SetSchedule(ctx, pipe, onChange, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	down := catalog.Ref{Schema: "public", Name: "down"}
+	f.createView(t, "down", "SELECT count(*) AS n FROM pipe", onChange,
+		catalog.Dependency{Object: down, ObjectKind: catalog.KindMaterializedView, DependsOn: pipe, DependsOnKind: catalog.KindPipeline})
+
+	if _, err := m.RefreshPipeline(ctx, pipe, "manual", nil); err != nil { // reads a.csv and b.csv, appends
+		t.Fatal(err)
+	}
+	// The files were written before these attempts: only a change in the
+	// glob's file count can make the pipeline owe a run.
+	f.clock.set(time.Now().Add(time.Minute))
+	for _, id := range []int64{pid, mustView(t, f.cat, down).ID} {
+		if err := f.cat.MarkAttempt(ctx, id, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.sched.tick(ctx) // the pipeline's append owes down a refresh
+	if got, want := f.runs(t), []string{"pipe:manual", "down:change"}; !slices.Equal(got, want) {
+		t.Fatalf("runs = %v, want %v", got, want)
+	}
+
+	// A file goes away: the source changed, the pipeline runs, but it has
+	// nothing new to read, appends nothing, and down does not refresh.
+	if err := os.Remove(filepath.Join(dir, "b.csv")); err != nil {
+		t.Fatal(err)
+	}
+	f.sched.tick(ctx)
+	f.sched.tick(ctx)
+	if got, want := f.runs(t), []string{"pipe:manual", "down:change", "pipe:change"}; !slices.Equal(got, want) {
+		t.Fatalf("runs = %v, want %v (a pipeline run with nothing new must not trigger downstream)", got, want)
+	}
+	var written int64
+	if err := f.cat.DB().QueryRowContext(ctx, `SELECT files_written FROM sluice.runs WHERE object = 'pipe' ORDER BY run_id DESC LIMIT 1`).Scan(&written); err != nil || written != 0 {
+		t.Fatalf("the nothing-new run wrote %d files (%v), want 0", written, err)
+	}
+
+	// A new file: the pipeline appends its rows, then down refreshes.
+	write("c.csv", "x\n4\n")
+	f.sched.tick(ctx)
+	f.sched.tick(ctx)
+	want := []string{"pipe:manual", "down:change", "pipe:change", "pipe:change", "down:change"}
+	if got := f.runs(t); !slices.Equal(got, want) {
+		t.Fatalf("runs = %v, want %v", got, want)
+	}
+	var n int64
+	if err := f.cat.DB().QueryRowContext(ctx, `SELECT n FROM down`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("down = %d (%v), want 4", n, err)
+	}
+}

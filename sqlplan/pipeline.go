@@ -14,15 +14,23 @@ var PipelineOptions = connectors.Specs{
 		Doc: "Parquet compression codec"},
 	{Name: "target_file_size", Type: connectors.String, Unsupported: "a pipeline run writes one file per partition"},
 	{Name: "location", Type: connectors.String, Unsupported: "outputs outside the data directory come with object storage support"},
-	{Name: "retries", Type: connectors.Int, Unsupported: "retries come with the scheduler release"},
-	{Name: "retry_backoff", Type: connectors.String, Unsupported: "retries come with the scheduler release"},
-	{Name: "timeout", Type: connectors.String, Unsupported: "timeouts come with the scheduler release"},
-	{Name: "min_interval", Type: connectors.String, Unsupported: "ON CHANGE refresh comes with the scheduler release"},
+	{Name: "retries", Type: connectors.Int, Default: "0", Doc: "attempts after a failed run (0 to 100)"},
+	{Name: "retry_backoff", Type: connectors.String, Default: "1s",
+		Doc: "delay before the first retry, doubled for each next one, with jitter, e.g. '5s'"},
+	{Name: "timeout", Type: connectors.String, Doc: "bound of each run attempt, e.g. '10 minutes' (default: none)"},
+	{Name: "min_interval", Type: connectors.String, Doc: "REFRESH ON CHANGE: at most one run per this interval, e.g. '30s'"},
 }
 
 // ValidatePipelineOptions checks the WITH options of a pipeline.
 func ValidatePipelineOptions(raw map[string]string) (map[string]string, error) {
-	return PipelineOptions.Validate("pipeline", raw)
+	opts, err := PipelineOptions.Validate("pipeline", raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateRetryOptions(opts); err != nil {
+		return nil, err
+	}
+	return opts, nil
 }
 
 // PipelineRun is the input of a pipeline run's plan.

@@ -432,28 +432,43 @@ func validateViewOptions(raw map[string]string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := opts["min_interval"]; ok {
-		if _, err := sqlplan.ParseInterval(v); err != nil {
-			return nil, pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"min_interval\": %v", err)
-		}
-	}
-	return opts, nil
+	return opts, checkMinInterval(opts)
 }
 
-// alterObject is ALTER MATERIALIZED VIEW name {SET REFRESH ... | SET (...) |
-// SUSPEND | RESUME}.
+// checkMinInterval checks the ON CHANGE debounce option of a view or
+// pipeline.
+func checkMinInterval(opts map[string]string) error {
+	if v, ok := opts["min_interval"]; ok {
+		if _, err := sqlplan.ParseInterval(v); err != nil {
+			return pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"min_interval\": %v", err)
+		}
+	}
+	return nil
+}
+
+// alterObject is ALTER {MATERIALIZED VIEW | PIPELINE} name {SET REFRESH ...
+// | SET (...) | SUSPEND | RESUME}.
 func (s *session) alterObject(ctx context.Context, st *sql.AlterObject) (*cursor, error) {
 	tag := "ALTER " + st.Kind.String()
-	if st.Kind == sql.KindPipeline {
-		return nil, pgerr.Unsupported("ALTER PIPELINE is not supported yet")
-	}
 	ref := resolve(st.Name)
-	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+	kind := dropKind(st.Kind)
+	if err := s.expectKind(ctx, ref, kind); err != nil {
 		return nil, err
 	}
-	v, err := s.g.cat.GetView(ctx, ref)
-	if err != nil {
-		return nil, err
+	var current map[string]string
+	validate := validateViewOptions
+	if kind == catalog.KindPipeline {
+		p, err := s.g.cat.GetPipeline(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		current, validate = p.Options, validatePipelineOptions
+	} else {
+		v, err := s.g.cat.GetView(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		current = v.Options
 	}
 	defer s.g.sched.Wake()
 	switch st.Action {
@@ -464,11 +479,15 @@ func (s *session) alterObject(ctx context.Context, st *sql.AlterObject) (*cursor
 		}
 		return s.done(tag), s.g.cat.SetSchedule(ctx, ref, sc, materialize.NextRun(sc, time.Now()))
 	case sql.AlterSetOptions:
-		opts := v.Options
+		opts := map[string]string{}
+		for k, val := range current {
+			opts[k] = val
+		}
 		for k, val := range optionMap(st.Options) {
 			opts[k] = val
 		}
-		if opts, err = validateViewOptions(opts); err != nil {
+		opts, err := validate(opts)
+		if err != nil {
 			return nil, err
 		}
 		return s.done(tag), s.g.cat.SetOptions(ctx, ref, opts)

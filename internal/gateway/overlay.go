@@ -37,19 +37,25 @@ var overlayDDL = []string{
 		FROM duckdb_schemas()
 		WHERE (database_name = 'warehouse' AND schema_name <> 'pg_sluice')
 		   OR (database_name = 'system' AND schema_name IN ('pg_catalog', 'information_schema'))`,
-	// Materialized views are DuckDB views over their current version; report
-	// them as relkind 'm', as PostgreSQL does. The overlay schemas are hidden.
+	// Materialized views and pipelines are DuckDB views over their files;
+	// both are materialized relations, reported as relkind 'm' as PostgreSQL
+	// does for materialized views (so psql's \dm lists them). The overlay
+	// schemas are hidden.
 	`CREATE OR REPLACE VIEW pg_sluice.pg_class AS
 		SELECT c.* REPLACE (CASE WHEN m.name IS NOT NULL THEN 'm' ELSE c.relkind END AS relkind)
 		FROM system.pg_catalog.pg_class c
 		LEFT JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
-		LEFT JOIN sluice.materialized_views m ON m.schema = n.nspname AND m.name = c.relname
+		LEFT JOIN (SELECT schema, name FROM sluice.materialized_views UNION ALL SELECT schema, name FROM sluice.pipelines) m
+			ON m.schema = n.nspname AND m.name = c.relname
 		WHERE c.relnamespace NOT IN (SELECT oid FROM duckdb_schemas() WHERE database_name = 'warehouse' AND schema_name = 'pg_sluice')`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_matviews AS
 		SELECT m.schema AS schemaname, m.name AS matviewname, 'sluice' AS matviewowner,
 			NULL::VARCHAR AS tablespace, false AS hasindexes, m.version IS NOT NULL AS ispopulated,
 			m.query AS definition
-		FROM sluice.materialized_views m`,
+		FROM sluice.materialized_views m
+		UNION ALL
+		SELECT p.schema, p.name, 'sluice', NULL::VARCHAR, false, p.last_run IS NOT NULL, p.query
+		FROM sluice.pipelines p`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_userbyid(id) AS 'sluice'`,
 }
 

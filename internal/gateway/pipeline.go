@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 
@@ -14,17 +15,15 @@ import (
 	"github.com/sluice-db/sluice/wire"
 )
 
-// createPipeline is CREATE PIPELINE: it records the pipeline and runs its
-// first run at once, reading every file its sources match. A pipeline whose
-// first run fails is not created.
+// createPipeline is CREATE PIPELINE: it records the pipeline with its
+// schedule and quality gates, and runs its first run at once, reading every
+// file its sources match. A pipeline whose first run fails is not created.
 func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w wire.ResultWriter) (*cursor, error) {
 	const tag = "CREATE PIPELINE"
 	ref := resolve(st.Name)
-	if len(st.Constraints) > 0 {
-		return nil, pgerr.Unsupported("EXPECT constraints on pipelines are not supported yet (quality gates come with the scheduler release)")
-	}
-	if st.Refresh != nil && st.Refresh.Kind != sql.RefreshManual {
-		return nil, pgerr.Unsupported("REFRESH schedules other than MANUAL are not supported yet on pipelines (they come with the scheduler release)")
+	sched, err := schedule(st.Refresh)
+	if err != nil {
+		return nil, err
 	}
 	taken, err := s.checkNewName(ctx, ref)
 	if err != nil {
@@ -36,7 +35,7 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 		}
 		return nil, pgerr.DuplicateTable(ref.Name)
 	}
-	opts, err := sqlplan.ValidatePipelineOptions(optionMap(st.Options))
+	opts, err := validatePipelineOptions(optionMap(st.Options))
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +50,10 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 	if _, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{Query: st.Query, Columns: cols, PartitionBy: st.PartitionBy, Options: opts}); err != nil {
 		return nil, err
 	}
+	constraints, err := s.viewConstraints(ctx, st.Query, st.Constraints) // quality.go
+	if err != nil {
+		return nil, err
+	}
 	id, err := s.g.cat.NextID(ctx)
 	if err != nil {
 		return nil, err
@@ -60,8 +63,8 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 		pcols[i] = catalog.Column{Name: c.Name, Type: c.Type}
 	}
 	p := catalog.Pipeline{
-		ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: "manual",
-		Status: "empty", Columns: pcols, Sources: sources, Path: s.g.mat.PipelinePath(id),
+		ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: sched.Text,
+		Status: "empty", Constraints: constraints, Columns: pcols, Sources: sources, Path: s.g.mat.PipelinePath(id),
 	}
 	if p.PartitionBy == nil {
 		p.PartitionBy = []string{}
@@ -69,6 +72,11 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 	if err := s.g.cat.CreatePipeline(ctx, p, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
 		return nil, err
 	}
+	if err := s.g.cat.SetSchedule(ctx, ref, sched, materialize.NextRun(sched, time.Now())); err != nil {
+		return nil, err
+	}
+	defer s.g.sched.Wake()
+	_ = s.g.cat.MarkAttempt(ctx, id, time.Now()) // its inputs are read now: no ON CHANGE run owed
 	if _, err := s.g.mat.RefreshPipeline(ctx, ref, "create", s.progress(w)); err != nil {
 		err = engine.Translate(err)
 		// Creation is all or nothing, as for materialized views.
@@ -141,6 +149,9 @@ func (s *session) refreshPipeline(ctx context.Context, st *sql.Refresh, w wire.R
 	if err := s.expectKind(ctx, ref, catalog.KindPipeline); err != nil {
 		return nil, err
 	}
+	if p, err := s.g.cat.GetPipeline(ctx, ref); err == nil {
+		_ = s.g.cat.MarkAttempt(ctx, p.ID, time.Now())
+	}
 	if _, err := s.g.mat.RefreshPipeline(ctx, ref, "manual", s.progress(w)); err != nil {
 		return nil, err
 	}
@@ -157,6 +168,16 @@ func pipelineQueryError(err error, st *sql.CreatePipeline) error {
 		return pe.WithPosition(int(pe.Position) - len(prefix) + runeCount(before))
 	}
 	return pe.WithPosition(0)
+}
+
+// validatePipelineOptions checks a pipeline's WITH options, including the
+// scheduler's.
+func validatePipelineOptions(raw map[string]string) (map[string]string, error) {
+	opts, err := sqlplan.ValidatePipelineOptions(raw)
+	if err != nil {
+		return nil, err
+	}
+	return opts, checkMinInterval(opts)
 }
 
 const showPipelinesSQL = `SELECT schema, name, partition_by, refresh, status, sources, rows, files, bytes, last_run, last_refresh FROM sluice.pipelines ORDER BY schema, name`
