@@ -204,10 +204,8 @@ func (s *session) progress(w wire.ResultWriter) func(string) {
 	}
 }
 
+// refresh is REFRESH MATERIALIZED VIEW (pipelines go to refreshPipeline).
 func (s *session) refresh(ctx context.Context, st *sql.Refresh, w wire.ResultWriter) (*cursor, error) {
-	if st.Kind == sql.KindPipeline {
-		return nil, pgerr.Unsupported("REFRESH PIPELINE is not supported yet (pipelines come with the scheduler release)")
-	}
 	ref := resolve(st.Name)
 	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
 		return nil, err
