@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,8 +44,14 @@ type SyncSession interface {
 // touches it, except for the fields documented otherwise.
 type conn struct {
 	srv *Server
+	// nc is the network connection (under TLS, the raw one: deadlines and
+	// Close reach it from any goroutine); reads and writes go through in
+	// and out, which use the TLS connection once it is up.
 	nc  net.Conn
 	log *slog.Logger
+
+	tls     *tls.ConnectionState // nil in plaintext
+	hasSlot bool                 // holds a MaxConnections slot
 
 	in  *connReader
 	out *msgWriter
@@ -162,6 +169,10 @@ func (c *conn) serve(ctx context.Context) {
 // close closes the network connection and forgets the cancel key.
 func (c *conn) close() {
 	c.srv.unregisterKey(c)
+	if c.hasSlot {
+		c.srv.releaseSlot()
+		c.hasSlot = false
+	}
 	if err := c.nc.Close(); err != nil {
 		c.log.Debug("closing connection", "err", err)
 	}

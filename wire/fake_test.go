@@ -381,12 +381,23 @@ type testServer struct {
 // startServer serves h and shuts the server down when the test ends.
 func startServer(t *testing.T, h *fakeHandler) *testServer {
 	t.Helper()
+	return startServerConfig(t, h, Config{})
+}
+
+// startServerConfig is startServer with cfg; its Handler is h and a nil
+// Logger logs to the test.
+func startServerConfig(t *testing.T, h *fakeHandler, cfg Config) *testServer {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Handler = h
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	ts := &testServer{
-		Server:  NewServer(Config{Handler: h, Logger: testLogger(t)}),
+		Server:  NewServer(cfg),
 		addr:    l.Addr().String(),
 		served:  make(chan error, 1),
 		handler: h,

@@ -6,6 +6,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -59,6 +60,15 @@ type Config struct {
 	TimeZone string
 	// MaxMessageSize bounds the body of a frontend message, in bytes.
 	MaxMessageSize int
+	// TLS, when set, makes the server answer SSLRequest with 'S' and
+	// upgrade the connection; nil answers 'N'.
+	TLS *tls.Config
+	// RequireTLS refuses a StartupMessage sent in plaintext with FATAL
+	// 28000. It needs TLS.
+	RequireTLS bool
+	// MaxConnections bounds the connections past their StartupMessage;
+	// one more gets FATAL 53300. 0 means no limit.
+	MaxConnections int
 }
 
 // startupTimeout bounds the whole startup phase of a connection, like
@@ -78,6 +88,11 @@ type Server struct {
 	conns     map[*conn]struct{}
 	keys      map[uint32]*conn // by process id, for CancelRequest
 	wg        sync.WaitGroup   // connection goroutines
+	slots     int              // connections holding a MaxConnections slot
+
+	// endPoint is the tls-server-end-point channel binding data of the
+	// server's certificate (RFC 5929); nil without TLS or a static one.
+	endPoint []byte
 }
 
 // NewServer returns a server with cfg's zero fields set to their defaults.
@@ -101,7 +116,27 @@ func NewServer(cfg Config) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		keys:      make(map[uint32]*conn),
+		endPoint:  tlsServerEndPoint(cfg.TLS),
 	}
+}
+
+// acquireSlot takes one of the MaxConnections slots; false when all are
+// taken.
+func (s *Server) acquireSlot() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.MaxConnections > 0 && s.slots >= s.cfg.MaxConnections {
+		return false
+	}
+	s.slots++
+	return true
+}
+
+// releaseSlot gives back a slot taken by acquireSlot.
+func (s *Server) releaseSlot() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slots--
 }
 
 // Serve accepts connections on l and serves each in its own goroutine. It

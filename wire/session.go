@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,7 +22,9 @@ type StartupInfo struct {
 	Database   string
 	Params     map[string]string // every startup parameter, including user and database
 	RemoteAddr net.Addr
-	ProcessID  uint32 // the process id sent in BackendKeyData
+	// TLS describes the encrypted connection; nil in plaintext.
+	TLS       *tls.ConnectionState
+	ProcessID uint32 // the process id sent in BackendKeyData
 }
 
 // Handler creates sessions; the server calls it once per connection after

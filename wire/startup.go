@@ -5,6 +5,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"io"
 	"time"
@@ -27,7 +28,16 @@ func (c *conn) startup(ctx context.Context) (info StartupInfo, ok bool, err erro
 			return info, false, err
 		}
 		switch code := binary.BigEndian.Uint32(body); code {
-		case sslRequestCode, gssEncRequestCode:
+		case sslRequestCode:
+			if c.srv.cfg.TLS == nil || c.tls != nil {
+				c.out.send(rawMessage{'N'})
+				continue
+			}
+			if err := c.startTLS(ctx); err != nil {
+				return info, false, err
+			}
+			continue
+		case gssEncRequestCode:
 			c.out.send(rawMessage{'N'})
 			continue
 		case cancelRequestCode:
@@ -37,6 +47,11 @@ func (c *conn) startup(ctx context.Context) (info StartupInfo, ok bool, err erro
 			info, err = c.startupMessage(body)
 			if err != nil {
 				c.sendFatal(pgerr.As(err))
+				return info, false, err
+			}
+			if err := c.admit(info); err != nil {
+				c.log.Info("connection refused", "user", info.User, "code", err.Code, "reason", err.Message)
+				c.sendFatal(err)
 				return info, false, err
 			}
 		}
@@ -53,6 +68,53 @@ func (c *conn) startup(ctx context.Context) (info StartupInfo, ok bool, err erro
 	err = protocolViolation("too many encryption negotiation requests")
 	c.sendFatal(fatal(pgerrcode.ProtocolViolation, "%s", err.Error()))
 	return info, false, err
+}
+
+// startTLS answers an SSLRequest with 'S' and performs the TLS handshake;
+// afterwards every read and write of the connection is encrypted. The
+// handshake is bounded by the startup deadline already set for reads and
+// by the same bound for writes.
+func (c *conn) startTLS(ctx context.Context) error {
+	c.out.send(rawMessage{'S'})
+	if err := c.out.flush(); err != nil {
+		return err
+	}
+	// Bytes the client sent after SSLRequest, before our 'S', would be
+	// taken as encrypted: the connReader buffers nothing, so there are none
+	// to mistake (CVE-2021-23214).
+	tc := tls.Server(c.nc, c.srv.cfg.TLS)
+	if err := c.nc.SetWriteDeadline(time.Now().Add(startupTimeout)); err != nil {
+		return err
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.log.Debug("TLS handshake failed", "err", err)
+		return err
+	}
+	if err := c.nc.SetWriteDeadline(time.Time{}); err != nil {
+		return err
+	}
+	state := tc.ConnectionState()
+	c.tls = &state
+	c.in.nc = tc
+	c.out.w = tc
+	return nil
+}
+
+// admit applies the connection policy that does not depend on the
+// credentials: require_tls, then max_connections, as PostgreSQL checks
+// them before authentication.
+func (c *conn) admit(info StartupInfo) *pgerr.Error {
+	if c.srv.cfg.RequireTLS && c.tls == nil {
+		e := fatal(pgerrcode.InvalidAuthorizationSpecification,
+			"SSL required: this server refuses unencrypted connections (user \"%s\", database \"%s\")", info.User, info.Database)
+		e.Hint = "Connect with sslmode=require, verify-ca or verify-full."
+		return e
+	}
+	if !c.srv.acquireSlot() {
+		return fatal(pgerrcode.TooManyConnections, "sorry, too many clients already")
+	}
+	c.hasSlot = true
+	return nil
 }
 
 // readStartupPacket reads one length-prefixed startup packet and returns
@@ -112,6 +174,7 @@ func (c *conn) startupMessage(body []byte) (StartupInfo, error) {
 		Database:   params["database"],
 		Params:     params,
 		RemoteAddr: c.nc.RemoteAddr(),
+		TLS:        c.tls,
 	}
 	if info.User == "" {
 		return info, fatal(pgerrcode.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet")
@@ -160,6 +223,12 @@ func cutString(b []byte) (s string, rest []byte, ok bool) {
 func (c *conn) authenticate(ctx context.Context, info StartupInfo) (StartupInfo, error) {
 	if a := c.srv.cfg.Authenticator; a != nil {
 		if err := a.Authenticate(ctx, info, authConn{c}); err != nil {
+			if c.in.err != nil || c.out.err != nil {
+				// The client left during the exchange, as psql does to
+				// prompt for a password: nothing to report.
+				c.log.Debug("client left during authentication", "user", info.User, "err", err)
+				return info, err
+			}
 			e := *pgerr.As(err)
 			e.Severity = severityFatal
 			c.log.Info("authentication failed", "user", info.User, "code", e.Code)
@@ -207,7 +276,23 @@ func (a authConn) Send(msg pgproto3.BackendMessage) { a.c.out.send(msg) }
 func (a authConn) Flush() error { return a.c.out.flush() }
 
 func (a authConn) Receive() (pgproto3.FrontendMessage, error) {
-	return a.c.be.Receive()
+	msg, err := a.c.be.Receive()
+	if err != nil && a.c.in.err == nil {
+		// Not the network's failure: a malformed message.
+		return nil, fatal(pgerrcode.ProtocolViolation, "invalid authentication message: %v", err)
+	}
+	return msg, err
 }
 
 func (a authConn) SetAuthType(t uint32) error { return a.c.be.SetAuthType(t) }
+
+// TLSServerEndPoint returns the tls-server-end-point channel binding data
+// (RFC 5929) when the connection is encrypted with a certificate the
+// server knows, nil otherwise. It is an optional power of AuthConn, found
+// by type assertion (ChannelBinder).
+func (a authConn) TLSServerEndPoint() []byte {
+	if a.c.tls == nil {
+		return nil
+	}
+	return a.c.srv.endPoint
+}

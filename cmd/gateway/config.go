@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/sluice-db/sluice/wire"
 )
 
 // envPrefix is the prefix of every environment variable the gateway reads:
@@ -35,6 +38,20 @@ type Config struct {
 	Threads         int           `mapstructure:"threads"`
 	TempDir         string        `mapstructure:"temp_dir"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	TLSCertFile     string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile      string        `mapstructure:"tls_key_file"`
+	RequireTLS      bool          `mapstructure:"require_tls"`
+	Auth            string        `mapstructure:"auth"`
+	Users           []User        `mapstructure:"users"`
+	MaxConnections  int           `mapstructure:"max_connections"`
+}
+
+// User is one entry of the users list (YAML only). Password is the stored
+// secret: a SCRAM-SHA-256 verifier made by `gateway password`, or with
+// auth md5 an md5 hash; never a plain password.
+type User struct {
+	Name     string `mapstructure:"name"`
+	Password string `mapstructure:"password"`
 }
 
 // DefaultConfig is the embedded default: what `make run` starts with.
@@ -47,23 +64,32 @@ var DefaultConfig = Config{
 	Threads:         0,
 	TempDir:         "",
 	ShutdownTimeout: 30 * time.Second,
+	Auth:            wire.AuthTrust,
+	MaxConnections:  100,
 }
 
 // configKey describes one configuration key.
 type configKey struct {
-	name  string // key in the file; flag is name with '_' -> '-'
-	usage string
+	name     string // key in the file; flag is name with '_' -> '-'
+	usage    string
+	fileOnly bool // no flag nor environment variable (structured values)
 }
 
 var configKeys = []configKey{
-	{"listen", "address to listen on (host:port)"},
-	{"data_dir", "directory for the catalog and materialized data"},
-	{"log_format", "log format: text or json"},
-	{"log_level", "log level: debug, info, warn or error"},
-	{"memory_limit", "DuckDB memory_limit, e.g. 4GB or 50% (empty: DuckDB's default)"},
-	{"threads", "DuckDB threads (0: DuckDB's default)"},
-	{"temp_dir", "DuckDB spill directory (empty: DATA_DIR/tmp)"},
-	{"shutdown_timeout", "how long running statements may finish after SIGINT/SIGTERM"},
+	{"listen", "address to listen on (host:port)", false},
+	{"data_dir", "directory for the catalog and materialized data", false},
+	{"log_format", "log format: text or json", false},
+	{"log_level", "log level: debug, info, warn or error", false},
+	{"memory_limit", "DuckDB memory_limit, e.g. 4GB or 50% (empty: DuckDB's default)", false},
+	{"threads", "DuckDB threads (0: DuckDB's default)", false},
+	{"temp_dir", "DuckDB spill directory (empty: DATA_DIR/tmp)", false},
+	{"shutdown_timeout", "how long running statements may finish after SIGINT/SIGTERM", false},
+	{"tls_cert_file", "PEM certificate for TLS (with tls_key_file; empty: no TLS)", false},
+	{"tls_key_file", "PEM private key of tls_cert_file", false},
+	{"require_tls", "refuse clients that do not use TLS (needs tls_cert_file)", false},
+	{"auth", "authentication: trust (loopback clients only), scram-sha-256 or md5", false},
+	{"users", "users and their SCRAM verifiers (YAML file only)", true},
+	{"max_connections", "most concurrent client connections", false},
 }
 
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
@@ -93,12 +119,20 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Int(flagName("threads"), d.Threads, usage("threads"))
 	fs.String(flagName("temp_dir"), d.TempDir, usage("temp_dir"))
 	fs.Duration(flagName("shutdown_timeout"), d.ShutdownTimeout, usage("shutdown_timeout"))
+	fs.String(flagName("tls_cert_file"), d.TLSCertFile, usage("tls_cert_file"))
+	fs.String(flagName("tls_key_file"), d.TLSKeyFile, usage("tls_key_file"))
+	fs.Bool(flagName("require_tls"), d.RequireTLS, usage("require_tls"))
+	fs.String(flagName("auth"), d.Auth, usage("auth"))
+	fs.Int(flagName("max_connections"), d.MaxConnections, usage("max_connections"))
 	return fs
 }
 
 func usage(key string) string {
 	for _, k := range configKeys {
 		if k.name == key {
+			if k.fileOnly {
+				return k.usage
+			}
 			return k.usage + " (env " + envName(key) + ")"
 		}
 	}
@@ -120,8 +154,16 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("threads", d.Threads)
 	v.SetDefault("temp_dir", d.TempDir)
 	v.SetDefault("shutdown_timeout", d.ShutdownTimeout.String())
+	v.SetDefault("tls_cert_file", d.TLSCertFile)
+	v.SetDefault("tls_key_file", d.TLSKeyFile)
+	v.SetDefault("require_tls", d.RequireTLS)
+	v.SetDefault("auth", d.Auth)
+	v.SetDefault("max_connections", d.MaxConnections)
 
 	for _, k := range configKeys {
+		if k.fileOnly {
+			continue
+		}
 		if err := v.BindEnv(k.name, envName(k.name)); err != nil {
 			return Config{}, err
 		}
@@ -242,7 +284,73 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}
 	}
+	return c.validateSecurity()
+}
+
+// validateSecurity checks the TLS, authentication and limit keys. Its
+// messages never quote a password or a verifier.
+func (c Config) validateSecurity() error {
+	switch {
+	case c.TLSCertFile != "" && c.TLSKeyFile == "":
+		return &ConfigError{Key: "tls_key_file", Err: errors.New("must be set with tls_cert_file")}
+	case c.TLSCertFile == "" && c.TLSKeyFile != "":
+		return &ConfigError{Key: "tls_cert_file", Err: errors.New("must be set with tls_key_file")}
+	case c.RequireTLS && c.TLSCertFile == "":
+		return &ConfigError{Key: "require_tls", Err: errors.New("needs tls_cert_file and tls_key_file")}
+	}
+	if _, err := c.TLSConfig(); err != nil {
+		return err
+	}
+	switch c.Auth {
+	case wire.AuthTrust, wire.AuthSCRAM, wire.AuthMD5:
+	default:
+		return &ConfigError{Key: "auth", Err: fmt.Errorf("%q is not trust, scram-sha-256 or md5", c.Auth)}
+	}
+	if c.Auth != wire.AuthTrust && len(c.Users) == 0 {
+		return &ConfigError{Key: "users", Err: fmt.Errorf("auth %s needs at least one user", c.Auth)}
+	}
+	seen := map[string]bool{}
+	for i, u := range c.Users {
+		if u.Name == "" {
+			return &ConfigError{Key: fmt.Sprintf("users[%d].name", i), Err: errors.New("must not be empty")}
+		}
+		if seen[u.Name] {
+			return &ConfigError{Key: fmt.Sprintf("users[%d].name", i), Err: fmt.Errorf("user %q is listed twice", u.Name)}
+		}
+		seen[u.Name] = true
+		if err := wire.CheckSecret(c.Auth, u.Password); err != nil {
+			return &ConfigError{Key: fmt.Sprintf("users[%d].password", i), Err: fmt.Errorf("user %q: %w", u.Name, err)}
+		}
+	}
+	if c.MaxConnections < 1 {
+		return &ConfigError{Key: "max_connections", Err: fmt.Errorf("must be at least 1, got %d", c.MaxConnections)}
+	}
 	return nil
+}
+
+// TLSConfig loads the certificate and key; nil when TLS is not configured.
+func (c Config) TLSConfig() (*tls.Config, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, &ConfigError{Key: "tls_cert_file", Err: fmt.Errorf("loading %s and %s: %w", c.TLSCertFile, c.TLSKeyFile, err)}
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Authenticator returns the authenticator of the auth and users keys.
+func (c Config) Authenticator() (wire.Authenticator, error) {
+	users := make(map[string]string, len(c.Users))
+	for _, u := range c.Users {
+		users[u.Name] = u.Password
+	}
+	a, err := wire.NewPasswordAuth(c.Auth, users)
+	if err != nil {
+		return nil, &ConfigError{Key: "users", Err: err}
+	}
+	return a, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

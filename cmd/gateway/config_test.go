@@ -5,9 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-db/sluice/wire"
 )
 
 // clearEnv unsets every SLUICE_ variable for the test.
@@ -46,7 +49,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg != DefaultConfig {
+	if !reflect.DeepEqual(cfg, DefaultConfig) {
 		t.Fatalf("got %+v, want the defaults %+v", cfg, DefaultConfig)
 	}
 	if cfg.Listen != "127.0.0.1:5433" || cfg.DataDir != "./sluice-data" || cfg.ShutdownTimeout != 30*time.Second {
@@ -64,6 +67,11 @@ memory_limit: 1GB
 threads: 3
 temp_dir: /file/tmp
 shutdown_timeout: 5s
+auth: md5
+max_connections: 50
+users:
+  - name: alice
+    password: ` + testVerifier + `
 `
 	tests := []struct {
 		name string
@@ -86,6 +94,8 @@ shutdown_timeout: 5s
 				"SLUICE_LOG_FORMAT":       "text",
 				"SLUICE_LOG_LEVEL":        "warn",
 				"SLUICE_TEMP_DIR":         "/env/tmp",
+				"SLUICE_AUTH":             "scram-sha-256",
+				"SLUICE_MAX_CONNECTIONS":  "60",
 			},
 			want: func(c *Config) {
 				c.Listen = "127.0.0.1:7002"
@@ -96,6 +106,8 @@ shutdown_timeout: 5s
 				c.LogFormat = "text"
 				c.LogLevel = "warn"
 				c.TempDir = "/env/tmp"
+				c.Auth = "scram-sha-256"
+				c.MaxConnections = 60
 			},
 		},
 		{
@@ -105,8 +117,10 @@ shutdown_timeout: 5s
 				"SLUICE_DATA_DIR": "/env/data",
 				"SLUICE_THREADS":  "4",
 			},
-			args: []string{"--listen", "127.0.0.1:7003", "--threads=6", "--shutdown-timeout", "1m"},
+			args: []string{"--listen", "127.0.0.1:7003", "--threads=6", "--shutdown-timeout", "1m", "--max-connections", "7", "--auth", "trust"},
 			want: func(c *Config) {
+				c.MaxConnections = 7
+				c.Auth = "trust"
 				c.Listen = "127.0.0.1:7003"
 				c.DataDir = "/env/data" // env, no flag
 				c.Threads = 6
@@ -134,9 +148,10 @@ shutdown_timeout: 5s
 			want := Config{
 				Listen: "127.0.0.1:7001", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
 				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second,
+				Auth: "md5", MaxConnections: 50, Users: []User{{Name: "alice", Password: testVerifier}},
 			}
 			tt.want(&want)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("got  %+v\nwant %+v", got, want)
 			}
 		})
@@ -176,6 +191,20 @@ func TestBadConfig(t *testing.T) {
 		{name: "bad shutdown timeout", env: map[string]string{"SLUICE_SHUTDOWN_TIMEOUT": "soon"}, wantKey: "shutdown_timeout"},
 		{name: "negative shutdown timeout", file: "shutdown_timeout: -1s\n", wantKey: "shutdown_timeout"},
 		{name: "empty data dir", args: []string{"--data-dir", ""}, wantKey: "data_dir"},
+		{name: "bad auth", env: map[string]string{"SLUICE_AUTH": "password"}, wantKey: "auth"},
+		{name: "scram without users", args: []string{"--auth", "scram-sha-256"}, wantKey: "users"},
+		{name: "plain password", file: "auth: scram-sha-256\nusers:\n  - name: alice\n    password: secret123\n", wantKey: "users[0].password"},
+		{name: "md5 hash without auth md5", file: "users:\n  - name: bob\n    password: md5" + strings.Repeat("ab", 16) + "\n", wantKey: "users[0].password"},
+		{name: "user without name", file: "users:\n  - password: " + testVerifier + "\n", wantKey: "users[0].name"},
+		{name: "user twice", file: "users:\n  - {name: a, password: \"" + testVerifier + "\"}\n  - {name: a, password: \"" + testVerifier + "\"}\n", wantKey: "users[1].name"},
+		{name: "unknown user field", file: "users:\n  - {name: a, pasword: x}\n", wantKey: "users[0]"},
+		{name: "users from the environment", env: map[string]string{"SLUICE_USERS": "x"}, args: []string{"--auth", "scram-sha-256"}, wantKey: "users"},
+		{name: "zero max connections", args: []string{"--max-connections", "0"}, wantKey: "max_connections"},
+		{name: "max connections not a number", env: map[string]string{"SLUICE_MAX_CONNECTIONS": "lots"}, wantKey: "max_connections"},
+		{name: "cert without key", args: []string{"--tls-cert-file", "/x.crt"}, wantKey: "tls_key_file"},
+		{name: "key without cert", args: []string{"--tls-key-file", "/x.key"}, wantKey: "tls_cert_file"},
+		{name: "require tls without cert", env: map[string]string{"SLUICE_REQUIRE_TLS": "true"}, wantKey: "require_tls"},
+		{name: "missing cert files", args: []string{"--tls-cert-file", "/nonexistent.crt", "--tls-key-file", "/nonexistent.key"}, wantKey: "tls_cert_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,5 +283,61 @@ func TestRunGroupEndsAllActors(t *testing.T) {
 	}
 	if interrupted != 2 {
 		t.Fatalf("interrupted %d actors, want 2", interrupted)
+	}
+}
+
+// testVerifier is a SCRAM-SHA-256 verifier (of "pencil").
+const testVerifier = "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
+
+func TestTLSConfigFromGeneratedCert(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"cert", "--host", "127.0.0.1,db.example", "--out", dir}, &out, &errOut); code != exitOK {
+		t.Fatalf("cert: code %d: %s", code, errOut.String())
+	}
+	if code := run([]string{"cert", "--out", dir}, &out, &errOut); code != exitFailed {
+		t.Fatalf("cert over existing files: code %d, want %d", code, exitFailed)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "server.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("server.key: %v %v, want mode 0600", fi, err)
+	}
+	cfg, err := load(t, "--tls-cert-file", filepath.Join(dir, "server.crt"), "--tls-key-file", filepath.Join(dir, "server.key"), "--require-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := cfg.TLSConfig()
+	if err != nil || tc == nil || len(tc.Certificates) != 1 {
+		t.Fatalf("TLSConfig: %v %v", tc, err)
+	}
+	if !cfg.RequireTLS {
+		t.Fatal("require_tls not set by --require-tls")
+	}
+}
+
+func TestPasswordCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := passwordCmd(nil, strings.NewReader("pencil\n"), &out, &errOut); code != exitOK {
+		t.Fatalf("code %d: %s", code, errOut.String())
+	}
+	verifier := strings.TrimSpace(out.String())
+	if err := wire.CheckSecret(wire.AuthSCRAM, verifier); err != nil {
+		t.Fatalf("%q: %v", verifier, err)
+	}
+	if strings.Contains(out.String()+errOut.String(), "pencil") {
+		t.Fatal("the password was printed")
+	}
+	out.Reset()
+	if code := passwordCmd([]string{"--md5-user", "bob"}, strings.NewReader("hunter2"), &out, &errOut); code != exitOK {
+		t.Fatalf("md5: code %d", code)
+	}
+	if got := strings.TrimSpace(out.String()); got != wire.MD5Secret("bob", "hunter2") {
+		t.Fatalf("md5: %q", got)
+	}
+	if code := passwordCmd(nil, strings.NewReader("\n"), &out, &errOut); code != exitUsage {
+		t.Fatalf("empty password: code %d", code)
+	}
+	if code := passwordCmd([]string{"pencil"}, strings.NewReader(""), &out, &errOut); code != exitUsage {
+		t.Fatalf("password as an argument: code %d", code)
 	}
 }

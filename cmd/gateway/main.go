@@ -2,6 +2,8 @@
 // gateway over DuckDB.
 //
 //	gateway [serve] [--listen ADDR] [--data-dir DIR] [--config FILE] ...
+//	gateway password [--iterations N] [--md5-user NAME] < password
+//	gateway cert [--host H[,H...]] [--out DIR] [--days N]
 //	gateway version
 //
 // main only loads the configuration, builds the logger, wires the gateway
@@ -47,15 +49,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(args, stderr)
+	case "password":
+		return passwordCmd(args, os.Stdin, stdout, stderr)
+	case "cert":
+		return certCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice-gateway", versionString())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway version")
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway version")
 		newServeFlags(stdout).PrintDefaults()
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve or version)\n", cmd)
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert or version)\n", cmd)
 		return exitUsage
 	}
 }
@@ -105,6 +111,16 @@ func serve(args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	logger := cfg.NewLogger(stderr)
+	tlsConfig, err := cfg.TLSConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway: bad configuration: %v\n", err)
+		return exitUsage
+	}
+	auth, err := cfg.Authenticator()
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway: bad configuration: %v\n", err)
+		return exitUsage
+	}
 
 	ctx := context.Background()
 	l, err := net.Listen("tcp", cfg.Listen)
@@ -118,13 +134,19 @@ func serve(args []string, stderr io.Writer) int {
 		Threads:     cfg.Threads,
 		TempDir:     cfg.TempDir,
 		Logger:      logger,
+
+		TLS:            tlsConfig,
+		RequireTLS:     cfg.RequireTLS,
+		Authenticator:  auth,
+		MaxConnections: cfg.MaxConnections,
 	})
 	if err != nil {
 		l.Close()
 		logger.Error("cannot open the gateway", "data_dir", cfg.DataDir, "err", err)
 		return exitFailed
 	}
-	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString())
+	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString(),
+		"tls", tlsConfig != nil, "require_tls", cfg.RequireTLS, "auth", cfg.Auth, "users", len(cfg.Users), "max_connections", cfg.MaxConnections)
 
 	var rg runGroup
 	var shutdownErr error

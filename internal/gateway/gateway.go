@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -31,6 +32,15 @@ type Options struct {
 	// PollInterval is how often ON CHANGE views' file sources are listed
 	// (default 1s).
 	PollInterval time.Duration
+
+	// TLS enables SSLRequest; nil answers 'N'.
+	TLS *tls.Config
+	// RequireTLS refuses plaintext clients (FATAL 28000).
+	RequireTLS bool
+	// Authenticator checks credentials; nil trusts every client.
+	Authenticator wire.Authenticator
+	// MaxConnections bounds concurrent clients (53300 beyond); 0 = none.
+	MaxConnections int
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -111,7 +121,14 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		db.Close()
 		return nil, err
 	}
-	g.srv = wire.NewServer(wire.Config{Handler: g, Logger: log})
+	g.srv = wire.NewServer(wire.Config{
+		Handler:        g,
+		Logger:         log,
+		TLS:            opts.TLS,
+		RequireTLS:     opts.RequireTLS,
+		Authenticator:  opts.Authenticator,
+		MaxConnections: opts.MaxConnections,
+	})
 	log.Info("gateway ready", "data_dir", dataDir)
 	return g, nil
 }
