@@ -1,8 +1,11 @@
 // Package bench holds Sluice's benchmarks (docs/benchmarks.md): result
 // streaming against PostgreSQL 15 and DuckDB over Arrow (W1), partitioned
-// refresh (W2) and CSV ingest (W3) against DuckDB's own COPY. Each workload
-// runs Sluice and its reference side by side in the same process, in
-// alternating order, and TestMain prints the medians and ratios at the end.
+// refresh (W2) and CSV ingest (W3) against DuckDB's own COPY; freshness of
+// an ON CHANGE chain over landing files (W4), a pipeline run on 1% new input
+// against a full recompute (W5) and a one-day backfill against a full
+// refresh (W6). Each workload runs Sluice and its reference side by side in
+// the same process, in alternating order, and TestMain prints the medians
+// and ratios at the end.
 //
 // They are Benchmark functions built with -tags duckdb_arrow, so the normal
 // test suite never runs them:
@@ -16,6 +19,11 @@
 //	SLUICE_BENCH_LINEITEM_ROWS   W1 lineitem-shaped table rows (6,000,000)
 //	SLUICE_BENCH_REFRESH_ROWS    W2 rows (10,000,000)
 //	SLUICE_BENCH_CSV_ROWS        W3 CSV rows (7,500,000, about 1 GB)
+//	SLUICE_BENCH_FRESH_FILES     W4 files landed per round (50; not scaled)
+//	SLUICE_BENCH_FRESH_ROWS      W4 JSON rows per landed file (1,000)
+//	SLUICE_BENCH_INCR_ROWS       W5 initial rows (10,000,000); each round lands 1% more
+//	SLUICE_BENCH_INCR_FILES      W5 and W6 Parquet files of the initial rows (100; not scaled)
+//	SLUICE_BENCH_BACKFILL_ROWS   W6 rows over 365 days (10,000,000)
 //	SLUICE_BENCH_MEMORY_LIMIT    DuckDB memory_limit of both sides (8GB)
 //	SLUICE_BENCH_PG_BIN          PostgreSQL binaries (/usr/lib/postgresql/15/bin)
 //	SLUICE_BENCH_GATEWAY_BIN     a prebuilt gateway binary (default: go build ./cmd/gateway)
