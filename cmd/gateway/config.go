@@ -38,6 +38,7 @@ type Config struct {
 	Threads         int           `mapstructure:"threads"`
 	TempDir         string        `mapstructure:"temp_dir"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	PollInterval    time.Duration `mapstructure:"poll_interval"`
 	TLSCertFile     string        `mapstructure:"tls_cert_file"`
 	TLSKeyFile      string        `mapstructure:"tls_key_file"`
 	RequireTLS      bool          `mapstructure:"require_tls"`
@@ -64,6 +65,7 @@ var DefaultConfig = Config{
 	Threads:         0,
 	TempDir:         "",
 	ShutdownTimeout: 30 * time.Second,
+	PollInterval:    time.Second,
 	Auth:            wire.AuthTrust,
 	MaxConnections:  100,
 }
@@ -84,6 +86,7 @@ var configKeys = []configKey{
 	{"threads", "DuckDB threads (0: DuckDB's default)", false},
 	{"temp_dir", "DuckDB spill directory (empty: DATA_DIR/tmp)", false},
 	{"shutdown_timeout", "how long running statements may finish after SIGINT/SIGTERM", false},
+	{"poll_interval", "how often REFRESH ON CHANGE objects' file sources are listed for new files", false},
 	{"tls_cert_file", "PEM certificate for TLS (with tls_key_file; empty: no TLS)", false},
 	{"tls_key_file", "PEM private key of tls_cert_file", false},
 	{"require_tls", "refuse clients that do not use TLS (needs tls_cert_file)", false},
@@ -119,6 +122,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Int(flagName("threads"), d.Threads, usage("threads"))
 	fs.String(flagName("temp_dir"), d.TempDir, usage("temp_dir"))
 	fs.Duration(flagName("shutdown_timeout"), d.ShutdownTimeout, usage("shutdown_timeout"))
+	fs.Duration(flagName("poll_interval"), d.PollInterval, usage("poll_interval"))
 	fs.String(flagName("tls_cert_file"), d.TLSCertFile, usage("tls_cert_file"))
 	fs.String(flagName("tls_key_file"), d.TLSKeyFile, usage("tls_key_file"))
 	fs.Bool(flagName("require_tls"), d.RequireTLS, usage("require_tls"))
@@ -154,6 +158,7 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("threads", d.Threads)
 	v.SetDefault("temp_dir", d.TempDir)
 	v.SetDefault("shutdown_timeout", d.ShutdownTimeout.String())
+	v.SetDefault("poll_interval", d.PollInterval.String())
 	v.SetDefault("tls_cert_file", d.TLSCertFile)
 	v.SetDefault("tls_key_file", d.TLSKeyFile)
 	v.SetDefault("require_tls", d.RequireTLS)
@@ -280,6 +285,9 @@ func (c Config) Validate() error {
 	}
 	if c.Threads < 0 {
 		return &ConfigError{Key: "threads", Err: fmt.Errorf("must not be negative, got %d", c.Threads)}
+	}
+	if c.PollInterval < 10*time.Millisecond {
+		return &ConfigError{Key: "poll_interval", Err: fmt.Errorf("must be at least 10ms, got %s", c.PollInterval)}
 	}
 	if c.ShutdownTimeout < 0 {
 		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}

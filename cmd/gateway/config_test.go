@@ -147,7 +147,7 @@ users:
 			}
 			want := Config{
 				Listen: "127.0.0.1:7001", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
-				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second,
+				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second, PollInterval: time.Second,
 				Auth: "md5", MaxConnections: 50, Users: []User{{Name: "alice", Password: testVerifier}},
 			}
 			tt.want(&want)
@@ -190,6 +190,7 @@ func TestBadConfig(t *testing.T) {
 		{name: "bad memory limit", file: "memory_limit: lots\n", wantKey: "memory_limit"},
 		{name: "bad shutdown timeout", env: map[string]string{"SLUICE_SHUTDOWN_TIMEOUT": "soon"}, wantKey: "shutdown_timeout"},
 		{name: "negative shutdown timeout", file: "shutdown_timeout: -1s\n", wantKey: "shutdown_timeout"},
+		{name: "too small poll interval", args: []string{"--poll-interval", "1ms"}, wantKey: "poll_interval"},
 		{name: "empty data dir", args: []string{"--data-dir", ""}, wantKey: "data_dir"},
 		{name: "bad auth", env: map[string]string{"SLUICE_AUTH": "password"}, wantKey: "auth"},
 		{name: "scram without users", args: []string{"--auth", "scram-sha-256"}, wantKey: "users"},

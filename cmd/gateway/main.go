@@ -129,11 +129,12 @@ func serve(args []string, stderr io.Writer) int {
 		return exitFailed
 	}
 	g, err := gateway.Open(ctx, gateway.Options{
-		DataDir:     cfg.DataDir,
-		MemoryLimit: cfg.MemoryLimit,
-		Threads:     cfg.Threads,
-		TempDir:     cfg.TempDir,
-		Logger:      logger,
+		DataDir:      cfg.DataDir,
+		MemoryLimit:  cfg.MemoryLimit,
+		Threads:      cfg.Threads,
+		TempDir:      cfg.TempDir,
+		Logger:       logger,
+		PollInterval: cfg.PollInterval,
 
 		TLS:            tlsConfig,
 		RequireTLS:     cfg.RequireTLS,
