@@ -119,6 +119,14 @@ func (p *parser) statement() (Statement, error) {
 		return p.show()
 	case p.atWords("explain", "refresh"):
 		return p.explainRefresh()
+	case p.atCopy():
+		return p.copyStmt() // copy.go
+	case p.atWords("set"), p.atWords("reset"), p.atShowSetting():
+		// settings.go; forms it does not know (SET GLOBAL, SET VARIABLE,
+		// ...) are DuckDB's.
+		if st, err := p.setting(); err == nil {
+			return st, nil
+		}
 	}
 	return &Passthrough{Span: p.span()}, nil
 }

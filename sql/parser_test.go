@@ -314,11 +314,10 @@ func TestPassthrough(t *testing.T) {
 		`CREATE "source" x`, // quoted: not the keyword
 		"DROP VIEW v",
 		"DROP TABLE IF EXISTS t CASCADE",
-		"SHOW TABLES",
-		"SHOW search_path",
+		"SHOW ALL TABLES",
 		"EXPLAIN SELECT 1",
 		"EXPLAIN ANALYZE SELECT 1",
-		"SET search_path = public",
+		"SET GLOBAL threads = 4",
 		"BEGIN",
 		"COPY t TO 'out.parquet' (FORMAT parquet)",
 		"PRAGMA version",

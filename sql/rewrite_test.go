@@ -45,3 +45,26 @@ func TestDDLTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestTranslateSyntax(t *testing.T) {
+	funcs := map[string]string{"regclass": "pg_sluice.regclass"}
+	cases := map[string]string{
+		"SELECT 1::int":                        "SELECT 1::int",
+		"SELECT 'pg_class'::regclass":          "SELECT pg_sluice.regclass('pg_class')",
+		"SELECT a.attrelid::regclass::text":    "SELECT pg_sluice.regclass(a.attrelid)::text",
+		"SELECT x::pg_catalog.regclass":        "SELECT pg_sluice.regclass(x)",
+		"SELECT f(a, b)::regclass, 2":          "SELECT pg_sluice.regclass(f(a, b)), 2",
+		"SELECT (a || b)::regclass":            "SELECT pg_sluice.regclass((a || b))",
+		"SELECT c.reloftype::pg_catalog.text":  "SELECT c.reloftype::text",
+		"WHERE a OPERATOR(pg_catalog.~) '^x$'": "WHERE a ~ '^x$'",
+		"WHERE a operator(pg_catalog.>) 0":     "WHERE a > 0",
+		"WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default AND x": "WHERE c.relname ~ '^(t)$'  AND x",
+		"SELECT '::regclass' -- x::regclass":                                              "SELECT '::regclass' -- x::regclass",
+		"SELECT ::regclass":                                                               "SELECT ::regclass",
+	}
+	for in, want := range cases {
+		if got := TranslateSyntax(in, funcs); got != want {
+			t.Errorf("TranslateSyntax(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}

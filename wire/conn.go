@@ -122,7 +122,7 @@ func newConn(s *Server, nc net.Conn) (*conn, context.Context) {
 		be:         be,
 		stmts:      make(map[string]Statement),
 		portals:    make(map[string]*portal),
-		simple:     resultWriter{out: out, describe: true},
+		simple:     resultWriter{out: out, in: be, describe: true},
 	}
 	return c, ctx
 }
@@ -284,8 +284,17 @@ func (c *conn) loop(ctx context.Context, sess Session) error {
 			c.sendFatal(errAdminShutdown())
 			return nil
 		}
+		idle := c.idleDeadline(sess)
 		msg, err := c.be.Receive()
+		if idle {
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
 		if err != nil {
+			var ne net.Error
+			if idle && !c.draining.Load() && errors.As(err, &ne) && ne.Timeout() {
+				c.sendFatal(fatal(pgerrcode.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout"))
+				return err
+			}
 			return c.receiveFailed(err)
 		}
 		if c.ignoreTillSync && !endsIgnore(msg) {
@@ -314,6 +323,23 @@ func (c *conn) loop(ctx context.Context, sess Session) error {
 			return nil
 		}
 	}
+}
+
+// idleDeadline sets a read deadline when the session is inside a
+// transaction block and has an idle_in_transaction_session_timeout.
+func (c *conn) idleDeadline(sess Session) bool {
+	is, ok := sess.(IdleSession)
+	if !ok || sess.TxStatus() == 'I' {
+		return false
+	}
+	d := is.IdleInTransactionTimeout()
+	if d <= 0 {
+		return false
+	}
+	if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return false
+	}
+	return true
 }
 
 // endsIgnore reports whether msg is handled while discarding messages

@@ -73,7 +73,7 @@ func (c *conn) bind(ctx context.Context, m *pgproto3.Bind) error {
 		}
 		return err
 	}
-	c.portals[name] = &portal{p: p, rw: resultWriter{out: c.out, formats: resultFormats}}
+	c.portals[name] = &portal{p: p, rw: resultWriter{out: c.out, in: c.be, formats: resultFormats}}
 	c.out.send(&pgproto3.BindComplete{})
 	return nil
 }

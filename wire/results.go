@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -80,6 +81,10 @@ type resultWriter struct {
 	// column); nil in the simple protocol, where everything is text.
 	formats []int16
 	enc     rowEncoder
+	// in receives the client's messages during COPY FROM STDIN.
+	in *pgproto3.Backend
+	// copyEnc is set between CopyOut and Complete.
+	copyEnc *pgcodec.CopyEncoder
 }
 
 var _ ResultWriter = (*resultWriter)(nil)
@@ -103,11 +108,15 @@ func (w *resultWriter) Columns(cols []pgcodec.Column) error {
 
 // Rows writes every row of rec as a DataRow.
 func (w *resultWriter) Rows(rec arrow.RecordBatch) error {
-	if w.enc == nil {
+	if w.enc == nil && w.copyEnc == nil {
 		return pgerr.New(pgerrcode.InternalError, "result rows written before their columns")
 	}
 	if w.out.err != nil {
 		return w.out.err
+	}
+	if w.copyEnc != nil {
+		w.out.buf = w.copyData(func(dst []byte) []byte { return w.copyEnc.AppendRows(dst, rec) })
+		return w.out.maybeFlush()
 	}
 	w.out.buf = w.enc.AppendDataRows(w.out.buf, rec)
 	return w.out.maybeFlush()
@@ -115,6 +124,11 @@ func (w *resultWriter) Rows(rec arrow.RecordBatch) error {
 
 // Complete ends the current statement with a CommandComplete.
 func (w *resultWriter) Complete(tag string) error {
+	if w.copyEnc != nil {
+		w.out.buf = w.copyData(w.copyEnc.AppendTrailer)
+		w.out.send(&pgproto3.CopyDone{})
+		w.copyEnc = nil
+	}
 	w.enc = nil
 	w.out.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 	return w.out.maybeFlush()
@@ -131,6 +145,108 @@ func (w *resultWriter) EmptyQuery() error {
 func (w *resultWriter) Notice(n *pgerr.Error) error {
 	w.out.send(noticeResponse(n))
 	return w.out.maybeFlush()
+}
+
+// ParameterStatus sends a ParameterStatus message.
+func (w *resultWriter) ParameterStatus(name, value string) error {
+	w.out.send(&pgproto3.ParameterStatus{Name: name, Value: value})
+	return w.out.maybeFlush()
+}
+
+// CopyOut starts COPY TO STDOUT.
+func (w *resultWriter) CopyOut(cols []pgcodec.Column, opts pgcodec.CopyOptions) error {
+	enc, err := pgcodec.NewCopyEncoder(cols, opts)
+	if err != nil {
+		return pgerr.Wrap(pgerrcode.FeatureNotSupported, err)
+	}
+	w.enc = nil
+	w.copyEnc = enc
+	w.out.send(&pgproto3.CopyOutResponse{OverallFormat: copyFormatCode(opts.Format), ColumnFormatCodes: columnFormats(len(cols), opts.Format)})
+	w.out.buf = w.copyData(enc.AppendHeader)
+	return w.out.maybeFlush()
+}
+
+// copyData appends one CopyData message holding what fill appends; an
+// empty one is left out.
+func (w *resultWriter) copyData(fill func([]byte) []byte) []byte {
+	buf := w.out.buf
+	start := len(buf)
+	buf = fill(append(buf, 'd', 0, 0, 0, 0))
+	if len(buf) == start+5 {
+		return buf[:start]
+	}
+	binary.BigEndian.PutUint32(buf[start+1:], uint32(len(buf)-start-1))
+	return buf
+}
+
+// CopyIn starts COPY FROM STDIN and returns the reader of its data.
+func (w *resultWriter) CopyIn(ncols int, format pgcodec.CopyFormat) (io.Reader, error) {
+	if w.in == nil {
+		return nil, pgerr.Unsupported("COPY FROM STDIN is not possible here")
+	}
+	w.out.send(&pgproto3.CopyInResponse{OverallFormat: copyFormatCode(format), ColumnFormatCodes: columnFormats(ncols, format)})
+	if err := w.out.flush(); err != nil {
+		return nil, err
+	}
+	return &copyReader{in: w.in}, nil
+}
+
+func copyFormatCode(f pgcodec.CopyFormat) byte {
+	if f == pgcodec.CopyBinary {
+		return 1
+	}
+	return 0
+}
+
+func columnFormats(n int, f pgcodec.CopyFormat) []uint16 {
+	codes := make([]uint16, n)
+	for i := range codes {
+		codes[i] = uint16(copyFormatCode(f))
+	}
+	return codes
+}
+
+// maxCopyMessages bounds the non-data messages tolerated during COPY FROM
+// STDIN (Flush and Sync, which PostgreSQL ignores there).
+const maxCopyMessages = 1 << 16
+
+// copyReader reads the CopyData of COPY FROM STDIN until CopyDone or
+// CopyFail.
+type copyReader struct {
+	in     *pgproto3.Backend
+	buf    []byte // the unread part of the current CopyData, copied
+	err    error  // sticky: io.EOF, the CopyFail or a protocol error
+	others int
+}
+
+func (r *copyReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		msg, err := r.in.Receive()
+		if err != nil {
+			r.err = pgerr.Wrap(pgerrcode.ConnectionFailure, err)
+			return 0, r.err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			r.buf = append(r.buf[:0], m.Data...)
+		case *pgproto3.CopyDone:
+			r.err = io.EOF
+		case *pgproto3.CopyFail:
+			r.err = pgerr.New(pgerrcode.QueryCanceled, "COPY from stdin failed: %s", m.Message)
+		case *pgproto3.Flush, *pgproto3.Sync:
+			if r.others++; r.others > maxCopyMessages {
+				r.err = protocolViolation("too many messages during COPY from stdin")
+			}
+		default:
+			r.err = protocolViolation("unexpected message type %T during COPY from stdin", msg)
+		}
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
 }
 
 // expandFormats turns Bind's format codes (none = all text, one for all, or

@@ -3,7 +3,9 @@ package wire
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -102,4 +104,26 @@ type ResultWriter interface {
 	EmptyQuery() error
 	// Notice sends a NoticeResponse (severity NOTICE unless set).
 	Notice(n *pgerr.Error) error
+	// ParameterStatus reports a changed run-time parameter
+	// (application_name, TimeZone, ...) to the client.
+	ParameterStatus(name, value string) error
+
+	// CopyOut starts COPY TO STDOUT in place of Columns: it sends
+	// CopyOutResponse, Rows then writes the batches as COPY data in the
+	// given format, and Complete ends the data with CopyDone.
+	CopyOut(cols []pgcodec.Column, opts pgcodec.CopyOptions) error
+	// CopyIn starts COPY FROM STDIN: it sends CopyInResponse for ncols
+	// columns and returns a reader of the client's CopyData. The reader
+	// returns io.EOF at CopyDone and a 57014 error at CopyFail; messages
+	// the caller leaves unread are discarded by the wire layer.
+	CopyIn(ncols int, format pgcodec.CopyFormat) (io.Reader, error)
+}
+
+// IdleSession is an optional power of a Session: when it reports a timeout
+// greater than zero while a transaction block is open, a client that stays
+// silent longer is disconnected with FATAL 25P03
+// (idle_in_transaction_session_timeout).
+type IdleSession interface {
+	Session
+	IdleInTransactionTimeout() time.Duration
 }

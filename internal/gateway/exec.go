@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgerrcode"
 
 	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/wire"
@@ -49,6 +50,12 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.createPipeline(ctx, st, w) // pipeline.go
 	case *sql.ExplainRefresh:
 		return s.explainRefresh(ctx, st, prep, args, w) // explain.go
+	case *sql.Copy:
+		return s.copy(ctx, st, w) // copy.go
+	case *sql.Set:
+		return s.set(ctx, st, w) // settings.go
+	case *sql.ShowSetting:
+		return s.show(ctx, st, w)
 	default:
 		return nil, pgerr.Unsupported("statement %T is not supported", st)
 	}
@@ -62,6 +69,8 @@ func (s *session) rowSQL(st sql.Statement) (string, bool) {
 		return resolveCatalogNames(st.Text()), true
 	case *sql.Show:
 		return showSQL(st), true
+	case *sql.ShowSetting:
+		return s.showSettingSQL(st), true
 	}
 	return "", false
 }
@@ -234,6 +243,7 @@ type cursor struct {
 	tag     string
 	rows    *engine.Rows
 	tagFor  func(int64) string
+	copyOut *pgcodec.CopyOptions // COPY TO STDOUT: the rows go out as COPY data
 
 	described bool
 	batch     arrow.RecordBatch
@@ -255,7 +265,13 @@ func (c *cursor) send(w wire.ResultWriter, maxRows int) (bool, error) {
 		return false, w.Complete(c.tag)
 	}
 	if !c.described {
-		if err := w.Columns(c.rows.Columns()); err != nil {
+		var err error
+		if c.copyOut != nil {
+			err = w.CopyOut(c.rows.Columns(), *c.copyOut)
+		} else {
+			err = w.Columns(c.rows.Columns())
+		}
+		if err != nil {
 			return false, err
 		}
 		c.described = true

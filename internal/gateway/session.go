@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 
@@ -35,7 +36,9 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		conn.Close()
 		return nil, engine.Translate(err)
 	}
-	return &session{g: g, conn: conn, user: info.User, tx: txIdle}, nil
+	s := &session{g: g, conn: conn, user: info.User, tx: txIdle}
+	s.initSettings(info.Params)
+	return s, nil
 }
 
 // Transaction states, as ReadyForQuery reports them.
@@ -56,6 +59,10 @@ type session struct {
 	// transaction block) to its end, so the versions it may read stay on disk.
 	ticket  uint64
 	reading bool
+
+	settings         map[string]string // PostgreSQL-only and custom settings (settings.go)
+	statementTimeout time.Duration
+	idleTimeout      time.Duration
 }
 
 func (s *session) TxStatus() byte { return s.tx }
@@ -89,11 +96,14 @@ func (s *session) SimpleQuery(ctx context.Context, query string, w wire.ResultWr
 		return w.EmptyQuery()
 	}
 	for _, st := range stmts {
-		c, err := s.start(ctx, st, nil, nil, w)
+		sctx, cancel := s.withTimeout(ctx)
+		c, err := s.start(sctx, st, nil, nil, w)
 		if err == nil {
 			_, err = c.send(w, 0)
 			c.close()
 		}
+		err = timedOut(sctx, err)
+		cancel()
 		if err != nil {
 			return s.failed(err, query, st)
 		}
@@ -257,8 +267,15 @@ type portal struct {
 
 func (pt *portal) Columns() []pgcodec.Column { return pt.st.cols }
 
-func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int) (bool, error) {
+func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int) (suspended bool, err error) {
 	s := pt.st.s
+	ctx, cancel := s.withTimeout(ctx)
+	defer func() {
+		if te := timedOut(ctx, err); te != err {
+			err = s.failed(te, pt.st.query, pt.st.stmt)
+		}
+		cancel()
+	}()
 	if pt.st.stmt == nil {
 		return false, w.EmptyQuery()
 	}
@@ -272,7 +289,7 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 		}
 		pt.cur = c
 	}
-	suspended, err := pt.cur.send(w, maxRows)
+	suspended, err = pt.cur.send(w, maxRows)
 	if err != nil {
 		pt.cur.close()
 		return false, s.failed(err, pt.st.query, pt.st.stmt)

@@ -1,0 +1,181 @@
+package pgcodec
+
+import (
+	"encoding/binary"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// CopyFormat is the data format of COPY TO STDOUT / FROM STDIN.
+type CopyFormat int
+
+const (
+	CopyText   CopyFormat = iota // PostgreSQL's text COPY format
+	CopyCSV                      // CSV
+	CopyBinary                   // PGCOPY binary format
+)
+
+// CopyOptions describe how COPY rows are written.
+type CopyOptions struct {
+	Format    CopyFormat
+	Header    bool   // CSV: a first line of column names
+	Delimiter byte   // '\t' for text, ',' for CSV
+	Null      string // `\N` for text, "" for CSV
+	Quote     byte   // CSV quote, '"'
+	Escape    byte   // CSV escape, '"'
+}
+
+// DefaultCopyOptions returns PostgreSQL's defaults for format f.
+func DefaultCopyOptions(f CopyFormat) CopyOptions {
+	switch f {
+	case CopyCSV:
+		return CopyOptions{Format: f, Delimiter: ',', Quote: '"', Escape: '"'}
+	default:
+		return CopyOptions{Format: f, Delimiter: '\t', Null: `\N`}
+	}
+}
+
+// binaryCopySignature starts PGCOPY data: signature, flags, extension length.
+var binaryCopySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+// CopyEncoder encodes Arrow record batches as COPY TO STDOUT data, reusing
+// the DataRow encoders' text and binary forms of each value.
+type CopyEncoder struct {
+	row     *RowEncoder
+	opts    CopyOptions
+	scratch []byte
+}
+
+// NewCopyEncoder returns the encoder of COPY data for cols.
+func NewCopyEncoder(cols []Column, opts CopyOptions) (*CopyEncoder, error) {
+	var formats []int16
+	if opts.Format == CopyBinary {
+		formats = []int16{1}
+	}
+	row, err := NewRowEncoder(cols, formats)
+	if err != nil {
+		return nil, err
+	}
+	return &CopyEncoder{row: row, opts: opts}, nil
+}
+
+// AppendHeader appends what precedes the rows: the PGCOPY signature, or the
+// CSV header line.
+func (e *CopyEncoder) AppendHeader(dst []byte) []byte {
+	switch {
+	case e.opts.Format == CopyBinary:
+		return append(dst, binaryCopySignature...)
+	case e.opts.Format == CopyCSV && e.opts.Header:
+		for i, c := range e.row.cols {
+			if i > 0 {
+				dst = append(dst, e.opts.Delimiter)
+			}
+			dst = e.appendCSV(dst, []byte(c.Name))
+		}
+		return append(dst, '\n')
+	}
+	return dst
+}
+
+// AppendTrailer appends what follows the rows (the binary format's -1).
+func (e *CopyEncoder) AppendTrailer(dst []byte) []byte {
+	if e.opts.Format == CopyBinary {
+		return append(dst, 0xff, 0xff)
+	}
+	return dst
+}
+
+// AppendRows appends every row of rec.
+func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) []byte {
+	r := e.row
+	nc := len(r.cols)
+	for c := range nc {
+		arr := rec.Column(c)
+		r.fns[c] = r.appender(c, arr)
+		r.nulls[c] = nil
+		if arr.NullN() > 0 {
+			r.nulls[c] = arr
+		}
+	}
+	for i := range int(rec.NumRows()) {
+		if e.opts.Format == CopyBinary {
+			dst = append(dst, byte(nc>>8), byte(nc))
+		}
+		for c, fn := range r.fns {
+			null := r.nulls[c] != nil && r.nulls[c].IsNull(i)
+			switch e.opts.Format {
+			case CopyBinary:
+				if null {
+					dst = append(dst, 0xff, 0xff, 0xff, 0xff)
+					continue
+				}
+				lp := len(dst)
+				dst = fn(append(dst, 0, 0, 0, 0), i)
+				binary.BigEndian.PutUint32(dst[lp:], uint32(len(dst)-lp-4))
+				continue
+			}
+			if c > 0 {
+				dst = append(dst, e.opts.Delimiter)
+			}
+			if null {
+				dst = append(dst, e.opts.Null...)
+				continue
+			}
+			e.scratch = fn(e.scratch[:0], i)
+			if e.opts.Format == CopyCSV {
+				dst = e.appendCSV(dst, e.scratch)
+			} else {
+				dst = e.appendText(dst, e.scratch)
+			}
+		}
+		if e.opts.Format != CopyBinary {
+			dst = append(dst, '\n')
+		}
+	}
+	return dst
+}
+
+// appendText appends v with the text format's backslash escapes.
+func (e *CopyEncoder) appendText(dst, v []byte) []byte {
+	for _, b := range v {
+		switch b {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			if b == e.opts.Delimiter {
+				dst = append(dst, '\\')
+			}
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
+// appendCSV appends v, quoted when it holds the delimiter, a quote, a line
+// break, or could be read as NULL.
+func (e *CopyEncoder) appendCSV(dst, v []byte) []byte {
+	q := len(v) == 0 || string(v) == e.opts.Null
+	for _, b := range v {
+		if b == e.opts.Delimiter || b == e.opts.Quote || b == e.opts.Escape || b == '\n' || b == '\r' {
+			q = true
+			break
+		}
+	}
+	if !q {
+		return append(dst, v...)
+	}
+	dst = append(dst, e.opts.Quote)
+	for _, b := range v {
+		if b == e.opts.Quote || b == e.opts.Escape {
+			dst = append(dst, e.opts.Escape)
+		}
+		dst = append(dst, b)
+	}
+	return append(dst, e.opts.Quote)
+}
