@@ -17,15 +17,35 @@ have_pg() {
 		[ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ]
 }
 
+missing=""
 if ! have_pg; then
+	missing=" postgresql-15 postgresql-client-15"
+fi
+# Real PostgreSQL clients for internal/clients: Debian's Python drivers (they
+# install for /usr/bin/python3), pgjdbc with a JDK, and node-postgres from npm.
+CLIENT_PKGS="python3-psycopg2 python3-psycopg python3-sqlalchemy python3-pandas python3-asyncpg libpostgresql-jdbc-java"
+for p in $CLIENT_PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if ! command -v javac >/dev/null 2>&1; then
+	missing="$missing default-jdk-headless"
+fi
+if [ -n "$missing" ]; then
 	SUDO=""
 	if [ "$(id -u)" -ne 0 ]; then
 		SUDO="sudo"
 	fi
-	echo "test.sh: installing postgresql-15 and postgresql-client-15"
-	$SUDO apt-get update
-	$SUDO apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15
+	echo "test.sh: installing$missing"
+	$SUDO apt-get update  # once, and only when something must be installed
+	$SUDO apt-get install -y --no-install-recommends $missing
 fi
+if command -v npm >/dev/null 2>&1 && [ ! -d internal/clients/node/node_modules/pg ]; then
+	echo "test.sh: npm ci in internal/clients/node"
+	(cd internal/clients/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # Debian's packages put initdb and pg_ctl outside PATH; tests find them here.
 export PATH=$PATH:$PG_BIN
 

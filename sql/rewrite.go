@@ -63,7 +63,8 @@ func containsFold(s, sub string) bool {
 // parameter, a (qualified) name, or a parenthesized expression with the
 // function name that may precede it. Unbalanced input is returned unchanged.
 func TranslateSyntax(stmt string, funcs map[string]string) string {
-	if !strings.Contains(stmt, "::") && !containsFold(stmt, "operator") && !containsFold(stmt, "collate") {
+	if !strings.Contains(stmt, "::") && !containsFold(stmt, "operator") && !containsFold(stmt, "collate") &&
+		!containsFold(stmt, "json_build_object") {
 		return stmt
 	}
 	l := &lexer{src: stmt}
@@ -92,6 +93,10 @@ func TranslateSyntax(stmt string, funcs map[string]string) string {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		switch {
+		case isKw(i, "json_build_object") && isO(i+1, "(") && !isO(i-1, "."):
+			// PostgreSQL's variadic json_build_object is DuckDB's json_object.
+			out = append(out, piece{t.start, t.end, "json_object"})
+			changed = true
 		case isKw(i, "operator") && isO(i+1, "(") && isKw(i+2, "pg_catalog") && isO(i+3, ".") &&
 			i+5 < len(toks) && toks[i+4].kind == tokOp && isO(i+5, ")"):
 			out = append(out, piece{t.start, toks[i+5].end, toks[i+4].val})

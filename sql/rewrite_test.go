@@ -50,6 +50,8 @@ func TestTranslateSyntax(t *testing.T) {
 	funcs := map[string]string{"regclass": "pg_sluice.regclass"}
 	cases := map[string]string{
 		"SELECT 1::int":                        "SELECT 1::int",
+		"SELECT json_build_object('a', 1)":     "SELECT json_object('a', 1)",
+		"SELECT s.json_build_object(1)":        "SELECT s.json_build_object(1)",
 		"SELECT 'pg_class'::regclass":          "SELECT pg_sluice.regclass('pg_class')",
 		"SELECT a.attrelid::regclass::text":    "SELECT pg_sluice.regclass(a.attrelid)::text",
 		"SELECT x::pg_catalog.regclass":        "SELECT pg_sluice.regclass(x)",

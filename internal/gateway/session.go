@@ -263,6 +263,13 @@ type portal struct {
 	st   *statement
 	args []any
 	cur  *cursor
+
+	// A suspended portal's rows outlive the Execute that started them (a
+	// client fetching in batches), so they run under the portal's own
+	// context; each Execute's context (cancel, statement_timeout) cancels it
+	// while that Execute runs.
+	runCtx    context.Context
+	runCancel context.CancelFunc
 }
 
 func (pt *portal) Columns() []pgcodec.Column { return pt.st.cols }
@@ -279,11 +286,15 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 	if pt.st.stmt == nil {
 		return false, w.EmptyQuery()
 	}
+	if pt.runCtx == nil {
+		pt.runCtx, pt.runCancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
+	defer context.AfterFunc(ctx, pt.runCancel)()
 	if pt.cur == nil {
 		if err := pt.st.refresh(ctx); err != nil {
 			return false, err
 		}
-		c, err := s.start(ctx, pt.st.stmt, pt.st.prep, pt.args, w)
+		c, err := s.start(pt.runCtx, pt.st.stmt, pt.st.prep, pt.args, w)
 		if err != nil {
 			return false, s.failed(err, pt.st.query, pt.st.stmt)
 		}
@@ -292,6 +303,9 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 	suspended, err = pt.cur.send(w, maxRows)
 	if err != nil {
 		pt.cur.close()
+		if ctx.Err() != nil && pt.runCtx.Err() != nil {
+			err = ctx.Err() // interrupted by this Execute's cancel or timeout
+		}
 		return false, s.failed(err, pt.st.query, pt.st.stmt)
 	}
 	if !suspended {
@@ -303,6 +317,9 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 func (pt *portal) Close() error {
 	if pt.cur != nil {
 		pt.cur.close()
+	}
+	if pt.runCancel != nil {
+		pt.runCancel()
 	}
 	return nil
 }
