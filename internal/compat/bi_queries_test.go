@@ -147,8 +147,6 @@ func TestBIQueries(t *testing.T) {
 var knownGaps = map[string]string{
 	"Grafana PostgreSQL datasource 83":  "current_setting() is a catalog lookup, which DuckDB refuses inside generate_series()",
 	"Grafana PostgreSQL datasource 123": "current_setting() is a catalog lookup, which DuckDB refuses inside generate_series()",
-	"DBeaver PostgreSQL plugin 147":     "DuckDB names the column current_schema() where PostgreSQL says current_schema",
-	"SQLAlchemy 1.4 PG dialect 250":     "json_build_object (variadic) does not exist in DuckDB and a macro cannot be variadic",
 }
 
 // runBIQuery runs q with the simple protocol and returns what is wrong

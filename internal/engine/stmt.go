@@ -66,7 +66,7 @@ func (s *Stmt) describe() {
 // describeType maps a DuckDB logical type to a column; unresolved types
 // (a parameter DuckDB could not infer) are text.
 func describeType(opts arrowmapping.ArrowOptions, lt mapping.LogicalType, name string) pgcodec.Column {
-	text := pgcodec.Column{Name: name, OID: pgcodec.TextOID, TypeSize: -1, TypeMod: -1}
+	text := pgcodec.Column{Name: pgcodec.ColumnName(name), OID: pgcodec.TextOID, TypeSize: -1, TypeMod: -1}
 	if lt.Ptr == nil {
 		return text
 	}

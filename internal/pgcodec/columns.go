@@ -40,7 +40,7 @@ func ColumnsFromSchema(s *arrow.Schema) []Column {
 }
 
 func columnFor(f arrow.Field) Column {
-	c := Column{Name: f.Name, TypeMod: -1, Type: f.Type}
+	c := Column{Name: ColumnName(f.Name), TypeMod: -1, Type: f.Type}
 	ext, meta := extensionOf(f)
 	c.ext = ext
 	switch ext {
