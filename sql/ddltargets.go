@@ -8,6 +8,7 @@ type RelationDDL struct {
 	Kind    string // "TABLE" or "VIEW"
 	Names   []Name
 	Cascade bool
+	Query   string // REPLACE VIEW: the view's new query, after AS
 }
 
 // DDLTargets returns the relations a DROP {TABLE | VIEW}, ALTER {TABLE |
@@ -53,6 +54,16 @@ func DDLTargets(stmt string) *RelationDDL {
 	}
 	if d.Verb == "DROP" {
 		d.Cascade = p.acceptWords("cascade")
+	}
+	if d.Verb == "REPLACE" && d.Kind == "VIEW" {
+		if p.acceptOp("(") { // column aliases
+			for p.i < len(p.toks) && !p.acceptOp(")") {
+				p.skip(1)
+			}
+		}
+		if p.acceptWords("as") && p.i < len(p.toks) {
+			d.Query = stmt[p.toks[p.i].start:p.toks[len(p.toks)-1].end]
+		}
 	}
 	return d
 }

@@ -29,7 +29,7 @@ func TestDDLTargets(t *testing.T) {
 		"DROP VIEW trips":                           "DROP VIEW [trips] false",
 		"drop table if exists a, s.b cascade":       "DROP TABLE [a s.b] true",
 		"ALTER VIEW \"Odd\" RENAME TO x":            "ALTER VIEW [Odd] false",
-		"CREATE OR REPLACE VIEW v AS SELECT 1":      "REPLACE VIEW [v] false",
+		"CREATE OR REPLACE VIEW v AS SELECT 1":      "REPLACE VIEW [v] false [SELECT 1]",
 		"CREATE OR REPLACE TEMP VIEW v AS SELECT 1": "<nil>",
 		"DROP SCHEMA s":                             "<nil>",
 		"SELECT 1":                                  "<nil>",
@@ -39,6 +39,9 @@ func TestDDLTargets(t *testing.T) {
 		got := "<nil>"
 		if d := DDLTargets(in); d != nil {
 			got = fmt.Sprintf("%s %s %v %v", d.Verb, d.Kind, d.Names, d.Cascade)
+			if d.Query != "" {
+				got += " [" + d.Query + "]"
+			}
 		}
 		if got != want {
 			t.Errorf("DDLTargets(%q) = %s, want %s", in, got, want)

@@ -261,6 +261,10 @@ func (s *session) drop(ctx context.Context, st *sql.Drop, w wire.ResultWriter) (
 	var notices []*pgerr.Error
 	var objs []catalog.Dependency
 	seen := map[catalog.Ref]bool{}
+	named := map[catalog.Ref]bool{} // objects this statement drops by name
+	for _, n := range st.Names {
+		named[resolve(n)] = true
+	}
 	for _, n := range st.Names {
 		ref := resolve(n)
 		if err := s.expectKind(ctx, ref, want); err != nil {
@@ -274,9 +278,15 @@ func (s *session) drop(ctx context.Context, st *sql.Drop, w wire.ResultWriter) (
 		if err != nil {
 			return nil, err
 		}
-		if len(closure) > 0 && !st.Cascade {
+		outside := closure[:0:0] // dependents not themselves dropped by name
+		for _, d := range closure {
+			if !named[d.Object] {
+				outside = append(outside, d)
+			}
+		}
+		if len(outside) > 0 && !st.Cascade {
 			var details []string
-			for _, d := range closure {
+			for _, d := range outside {
 				details = append(details, fmt.Sprintf("%s %s depends on %s %s", d.ObjectKind, d.Object.Name, d.DependsOnKind, d.DependsOn.Name))
 			}
 			e := pgerr.New(pgerrcode.DependentObjectsStillExist, "cannot drop %s %s because other objects depend on it", want, ref.Name)
@@ -289,7 +299,9 @@ func (s *session) drop(ctx context.Context, st *sql.Drop, w wire.ResultWriter) (
 			d := closure[i]
 			if !seen[d.Object] {
 				seen[d.Object] = true
-				notices = append(notices, notice(pgerrcode.SuccessfulCompletion, "drop cascades to %s %s", d.ObjectKind, d.Object.Name))
+				if !named[d.Object] {
+					notices = append(notices, notice(pgerrcode.SuccessfulCompletion, "drop cascades to %s %s", d.ObjectKind, d.Object.Name))
+				}
 				objs = append(objs, catalog.Dependency{Object: d.Object, ObjectKind: d.ObjectKind})
 			}
 		}
@@ -356,6 +368,11 @@ func (s *session) guardDDL(ctx context.Context, text string) error {
 				e.Hint = fmt.Sprintf("Use DROP %s.", strings.ToUpper(string(kind)))
 			}
 			return e
+		}
+		if d.Verb == "REPLACE" && d.Query != "" {
+			if err := s.checkCycle(ctx, ref, d.Query); err != nil {
+				return err
+			}
 		}
 		if d.Verb != "DROP" {
 			continue
@@ -505,4 +522,48 @@ func (s *session) alterObject(ctx context.Context, st *sql.AlterObject) (*cursor
 		}
 	}
 	return nil, pgerr.Unsupported("ALTER action %v is not supported", st.Action)
+}
+
+// checkCycle refuses (42P17) a plain view redefinition that would make the
+// lineage circular: ref is read, directly or not, by Sluice objects, and its
+// new query would read one of them (directly, or through what they read).
+func (s *session) checkCycle(ctx context.Context, ref catalog.Ref, query string) error {
+	readers, err := s.dependentClosure(ctx, ref)
+	if err != nil || len(readers) == 0 {
+		return err
+	}
+	lineage, err := s.g.cat.Lineage(ctx)
+	if err != nil {
+		return err
+	}
+	tables, err := s.g.mat.TableRefs(ctx, query)
+	if err != nil {
+		return nil // not a query DuckDB can serialise; DuckDB will judge it
+	}
+	reads := map[catalog.Ref]bool{}
+	var walk func(r catalog.Ref)
+	walk = func(r catalog.Ref) {
+		if reads[r] {
+			return
+		}
+		reads[r] = true
+		for _, e := range lineage {
+			if e.Object == r {
+				walk(e.DependsOn)
+			}
+		}
+	}
+	for _, t := range tables {
+		r := catalog.Ref{Schema: t.Schema, Name: t.Name}
+		if r.Schema == "" {
+			r.Schema = defaultSchema
+		}
+		walk(r)
+	}
+	for _, d := range readers {
+		if reads[d.Object] {
+			return pgerr.New(pgerrcode.InvalidObjectDefinition, "view %q would read %s %q, which reads %q: a dependency cycle", ref.Name, d.ObjectKind, d.Object.Name, ref.Name)
+		}
+	}
+	return nil
 }
