@@ -42,8 +42,24 @@ func notice(code, format string, args ...any) *pgerr.Error {
 	return e
 }
 
-// checkNewName refuses a name that is taken (42P07) or in a missing schema
-// (3F000). exists reports a taken name for IF NOT EXISTS.
+// claimName checks a name for a CREATE: nil, nil when it is free; a cursor
+// that completes the statement with a notice when it is taken and the
+// statement says IF NOT EXISTS; 42P07 when it is taken, 3F000 when its schema
+// does not exist.
+func (s *session) claimName(ctx context.Context, ref catalog.Ref, ifNotExists bool, tag string) (*cursor, error) {
+	taken, err := s.checkNewName(ctx, ref)
+	switch {
+	case err != nil:
+		return nil, err
+	case taken && ifNotExists:
+		return s.done(tag, notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
+	case taken:
+		return nil, pgerr.DuplicateTable(ref.Name)
+	}
+	return nil, nil
+}
+
+// checkNewName reports whether a name is taken; a missing schema is 3F000.
 func (s *session) checkNewName(ctx context.Context, ref catalog.Ref) (exists bool, err error) {
 	ok, err := s.g.cat.SchemaExists(ctx, ref.Schema)
 	if err != nil {
@@ -62,15 +78,8 @@ func (s *session) createSource(ctx context.Context, st *sql.CreateSource, w wire
 	if st.Connector != "files" {
 		return nil, pgerr.Unsupported("CREATE SOURCE ... FROM %s is not supported yet (connectors come in a later release)", strings.ToUpper(st.Connector))
 	}
-	taken, err := s.checkNewName(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if taken {
-		if st.IfNotExists {
-			return s.done(tag, notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
-		}
-		return nil, pgerr.DuplicateTable(ref.Name)
+	if c, err := s.claimName(ctx, ref, st.IfNotExists, tag); c != nil || err != nil {
+		return c, err
 	}
 	scan, err := files.New(st.Location, s.g.baseDir, optionMap(st.Options))
 	if err != nil {
@@ -97,15 +106,8 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 	if err != nil {
 		return nil, err
 	}
-	taken, err := s.checkNewName(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if taken {
-		if st.IfNotExists {
-			return s.done("CREATE MATERIALIZED VIEW", notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
-		}
-		return nil, pgerr.DuplicateTable(ref.Name)
+	if c, err := s.claimName(ctx, ref, st.IfNotExists, "CREATE MATERIALIZED VIEW"); c != nil || err != nil {
+		return c, err
 	}
 	opts, err := validateViewOptions(optionMap(st.Options))
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgerrcode"
-
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -25,15 +23,8 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 	if err != nil {
 		return nil, err
 	}
-	taken, err := s.checkNewName(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if taken {
-		if st.IfNotExists {
-			return s.done(tag, notice(pgerrcode.DuplicateTable, "relation %q already exists, skipping", ref.Name)), nil
-		}
-		return nil, pgerr.DuplicateTable(ref.Name)
+	if c, err := s.claimName(ctx, ref, st.IfNotExists, tag); c != nil || err != nil {
+		return c, err
 	}
 	opts, err := validatePipelineOptions(optionMap(st.Options))
 	if err != nil {
