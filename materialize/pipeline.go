@@ -255,3 +255,10 @@ func (m *Materializer) recoverPipelines(ctx context.Context) (keep []string, err
 	}
 	return keep, nil
 }
+
+// PendingInputs returns, per source, the files the next run of the pipeline
+// would read (EXPLAIN REFRESH): those no committed run consumed.
+func (m *Materializer) PendingInputs(ctx context.Context, p catalog.Pipeline) (map[string][]catalog.InputFile, error) {
+	inputs, _, err := m.newInputs(ctx, p)
+	return inputs, err
+}

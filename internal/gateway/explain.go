@@ -39,6 +39,9 @@ func (s *session) explainRefresh(ctx context.Context, st *sql.ExplainRefresh, pr
 //	partition), estimated rows (NULL when DuckDB gives none), would write.
 func (s *session) explainRefreshSQL(ctx context.Context, st *sql.ExplainRefresh) (string, error) {
 	ref := resolve(st.Name)
+	if kind, ok, err := s.g.cat.Lookup(ctx, ref); err == nil && ok && kind == catalog.KindPipeline {
+		return s.explainPipelineSQL(ctx, ref)
+	}
 	if err := s.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
 		return "", err
 	}
@@ -78,5 +81,56 @@ func (s *session) explainRefreshSQL(ctx context.Context, st *sql.ExplainRefresh)
 		fmt.Sprintf("SELECT 9, 'estimated rows', %s", estimate),
 		fmt.Sprintf("SELECT 10, 'would write', %s", lit("a new version of every partition, published atomically")),
 	)
+	return "SELECT item, detail FROM (\n" + strings.Join(rows, "\nUNION ALL ") + "\n) ORDER BY o, detail", nil
+}
+
+// explainPipelineSQL is EXPLAIN REFRESH of a pipeline: what it reads (its
+// inputs, and the files the next run would read, not yet consumed), what it
+// has written, and what a run would write; nothing is run.
+func (s *session) explainPipelineSQL(ctx context.Context, ref catalog.Ref) (string, error) {
+	p, err := s.g.cat.GetPipeline(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	pending, err := s.g.mat.PendingInputs(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	lit := sql.QuoteLiteral
+	schema, name := lit(ref.Schema), lit(ref.Name)
+	partitionBy := "(none)"
+	if len(p.PartitionBy) > 0 {
+		partitionBy = strings.Join(p.PartitionBy, ", ")
+	}
+	rows := []string{
+		fmt.Sprintf("SELECT 1 AS o, 'pipeline' AS item, %s AS detail", lit(ref.String())),
+		fmt.Sprintf("SELECT 2, 'query', %s", lit(strings.TrimSpace(p.Query))),
+		fmt.Sprintf(`SELECT 3, 'input', depends_on_kind || ' ' || depends_on_schema || '.' || depends_on
+			FROM sluice.dependencies WHERE object_schema = %s AND object = %s`, schema, name),
+		fmt.Sprintf("SELECT 4, 'partition by', %s", lit(partitionBy)),
+	}
+	for _, c := range p.Constraints {
+		rows = append(rows, fmt.Sprintf("SELECT 5, 'constraint', %s", lit(fmt.Sprintf("%s EXPECT (%s) ON VIOLATION %s", c.Name, c.Predicate, c.Action))))
+	}
+	for k, val := range p.Options {
+		rows = append(rows, fmt.Sprintf("SELECT 6, 'option', %s", lit(k+" = "+val)))
+	}
+	rows = append(rows, fmt.Sprintf(`SELECT 7, 'committed output', count(*) || ' files, ' || coalesce(sum(rows), 0) || ' rows'
+		FROM sluice.pipeline_files WHERE object_id = %d`, p.ID))
+	total := 0
+	for _, src := range p.Sources {
+		files := pending[src]
+		var bytes int64
+		for _, f := range files {
+			bytes += f.Size
+		}
+		total += len(files)
+		rows = append(rows, fmt.Sprintf("SELECT 8, 'new input', %s", lit(fmt.Sprintf("source %s: %d files, %d bytes not yet read", src, len(files), bytes))))
+	}
+	would := "nothing: no new input"
+	if total > 0 {
+		would = "the new input's rows, appended as new files in their partitions, committed with the input position"
+	}
+	rows = append(rows, fmt.Sprintf("SELECT 9, 'would write', %s", lit(would)))
 	return "SELECT item, detail FROM (\n" + strings.Join(rows, "\nUNION ALL ") + "\n) ORDER BY o, detail", nil
 }
