@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sluice-db/sluice/internal/testserver"
 )
 
 // TestSecurity runs the binary with users, SCRAM, TLS and require_tls made
@@ -112,7 +113,7 @@ users:
 	})
 
 	s.Stop(t)
-	logs := s.log.String()
+	logs := s.Log.String()
 	for _, secret := range []string{password, "wrong", verifier} {
 		if strings.Contains(logs, secret) {
 			t.Fatalf("the gateway's log holds %q:\n%s", secret, logs)
@@ -133,53 +134,18 @@ func (s *secureServer) ConnString() string { return s.connString(s.Port) }
 // waits until connString (given the port) connects.
 func startSecureServer(t *testing.T, dir, config string, connString func(port int) string) *secureServer {
 	t.Helper()
-	s := &server{t: t, Port: freePort(t), DataDir: filepath.Join(dir, "data"), log: &syncBuffer{}, exited: make(chan struct{})}
 	file := filepath.Join(dir, "sluice.yaml")
-	config = fmt.Sprintf("listen: 127.0.0.1:%d\nlog_level: debug\n", s.Port) + config
-	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.cmd = exec.Command(gatewayBin, "serve", "--config", file)
-	s.cmd.Dir = repoRoot
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SLUICE_") {
-			s.cmd.Env = append(s.cmd.Env, kv)
-		}
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		s.kill()
-		if t.Failed() {
-			t.Logf("gateway log (port %d):\n%s", s.Port, s.log.String())
-		}
+	p := testserver.Start(t, testserver.Options{
+		Bin: gatewayBin,
+		Dir: repoRoot,
+		Args: func(port int) []string {
+			text := fmt.Sprintf("listen: 127.0.0.1:%d\nlog_level: debug\n", port) + config
+			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"serve", "--config", file}
+		},
+		Ready: pingReady(connString),
 	})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		select {
-		case <-s.exited:
-			t.Fatalf("gateway exited before accepting connections (%v):\n%s", s.waitErr, s.log.String())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		conn, err := pgx.Connect(ctx, connString(s.Port))
-		if err == nil {
-			err = conn.Ping(ctx)
-			conn.Close(ctx)
-		}
-		cancel()
-		if err == nil {
-			return &secureServer{server: s, connString: connString}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway did not answer within 90s: %v\n%s", err, s.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return &secureServer{server: &server{Process: p, DataDir: filepath.Join(dir, "data")}, connString: connString}
 }
