@@ -55,23 +55,7 @@ func (s *session) explainRefreshSQL(ctx context.Context, st *sql.ExplainRefresh)
 	}
 	lit := sql.QuoteLiteral
 	schema, name := lit(ref.Schema), lit(ref.Name)
-	partitionBy := "(none)"
-	if len(v.PartitionBy) > 0 {
-		partitionBy = strings.Join(v.PartitionBy, ", ")
-	}
-	rows := []string{
-		fmt.Sprintf("SELECT 1 AS o, 'view' AS item, %s AS detail", lit(ref.String())),
-		fmt.Sprintf("SELECT 2, 'query', %s", lit(strings.TrimSpace(v.Query))),
-		fmt.Sprintf(`SELECT 3, 'input', depends_on_kind || ' ' || depends_on_schema || '.' || depends_on
-			FROM sluice.dependencies WHERE object_schema = %s AND object = %s`, schema, name),
-		fmt.Sprintf("SELECT 4, 'partition by', %s", lit(partitionBy)),
-	}
-	for _, c := range v.Constraints {
-		rows = append(rows, fmt.Sprintf("SELECT 5, 'constraint', %s", lit(fmt.Sprintf("%s EXPECT (%s) ON VIOLATION %s", c.Name, c.Predicate, c.Action))))
-	}
-	for k, val := range v.Options {
-		rows = append(rows, fmt.Sprintf("SELECT 6, 'option', %s", lit(k+" = "+val)))
-	}
+	rows := explainHead("view", ref, v.Query, v.PartitionBy, v.Constraints, v.Options)
 	rows = append(rows,
 		fmt.Sprintf(`SELECT 7, 'current version', CASE WHEN version IS NULL THEN 'none (' || status || ')'
 			ELSE 'v' || version || ': ' || rows || ' rows, ' || files || ' files (' || status || ')' END
@@ -97,24 +81,7 @@ func (s *session) explainPipelineSQL(ctx context.Context, ref catalog.Ref) (stri
 		return "", err
 	}
 	lit := sql.QuoteLiteral
-	schema, name := lit(ref.Schema), lit(ref.Name)
-	partitionBy := "(none)"
-	if len(p.PartitionBy) > 0 {
-		partitionBy = strings.Join(p.PartitionBy, ", ")
-	}
-	rows := []string{
-		fmt.Sprintf("SELECT 1 AS o, 'pipeline' AS item, %s AS detail", lit(ref.String())),
-		fmt.Sprintf("SELECT 2, 'query', %s", lit(strings.TrimSpace(p.Query))),
-		fmt.Sprintf(`SELECT 3, 'input', depends_on_kind || ' ' || depends_on_schema || '.' || depends_on
-			FROM sluice.dependencies WHERE object_schema = %s AND object = %s`, schema, name),
-		fmt.Sprintf("SELECT 4, 'partition by', %s", lit(partitionBy)),
-	}
-	for _, c := range p.Constraints {
-		rows = append(rows, fmt.Sprintf("SELECT 5, 'constraint', %s", lit(fmt.Sprintf("%s EXPECT (%s) ON VIOLATION %s", c.Name, c.Predicate, c.Action))))
-	}
-	for k, val := range p.Options {
-		rows = append(rows, fmt.Sprintf("SELECT 6, 'option', %s", lit(k+" = "+val)))
-	}
+	rows := explainHead("pipeline", ref, p.Query, p.PartitionBy, p.Constraints, p.Options)
 	rows = append(rows, fmt.Sprintf(`SELECT 7, 'committed output', count(*) || ' files, ' || coalesce(sum(rows), 0) || ' rows'
 		FROM sluice.pipeline_files WHERE object_id = %d`, p.ID))
 	total := 0
@@ -133,4 +100,29 @@ func (s *session) explainPipelineSQL(ctx context.Context, ref catalog.Ref) (stri
 	}
 	rows = append(rows, fmt.Sprintf("SELECT 9, 'would write', %s", lit(would)))
 	return "SELECT item, detail FROM (\n" + strings.Join(rows, "\nUNION ALL ") + "\n) ORDER BY o, detail", nil
+}
+
+// explainHead is the part of EXPLAIN REFRESH that views and pipelines share:
+// the object, its query, inputs, partition columns, constraints and options,
+// as rows (o, item, detail) of a UNION ALL.
+func explainHead(kind string, ref catalog.Ref, query string, partitionBy []string, constraints []catalog.Constraint, options map[string]string) []string {
+	lit := sql.QuoteLiteral
+	parts := "(none)"
+	if len(partitionBy) > 0 {
+		parts = strings.Join(partitionBy, ", ")
+	}
+	rows := []string{
+		fmt.Sprintf("SELECT 1 AS o, %s AS item, %s AS detail", lit(kind), lit(ref.String())),
+		fmt.Sprintf("SELECT 2, 'query', %s", lit(strings.TrimSpace(query))),
+		fmt.Sprintf(`SELECT 3, 'input', depends_on_kind || ' ' || depends_on_schema || '.' || depends_on
+			FROM sluice.dependencies WHERE object_schema = %s AND object = %s`, lit(ref.Schema), lit(ref.Name)),
+		fmt.Sprintf("SELECT 4, 'partition by', %s", lit(parts)),
+	}
+	for _, c := range constraints {
+		rows = append(rows, fmt.Sprintf("SELECT 5, 'constraint', %s", lit(fmt.Sprintf("%s EXPECT (%s) ON VIOLATION %s", c.Name, c.Predicate, c.Action))))
+	}
+	for k, val := range options {
+		rows = append(rows, fmt.Sprintf("SELECT 6, 'option', %s", lit(k+" = "+val)))
+	}
+	return rows
 }
