@@ -12,24 +12,30 @@ func RequalifySchema(stmt, from, to string, names map[string]bool) string {
 	if !containsFold(stmt, from) {
 		return stmt
 	}
-	l := &lexer{src: stmt}
+	toks, err := lexAll(stmt)
+	if err != nil {
+		return stmt
+	}
 	var out strings.Builder
 	last := 0
-	var prev [3]token // the three tokens before the current one
-	for {
-		t, err := l.next()
-		if err != nil || t.kind == tokEOF {
-			break
+	for i, t := range toks {
+		// schema . name, not catalog . schema . name
+		if i < 2 || !isName(t) || !isOp(toks[i-1], ".") || !isName(toks[i-2]) || toks[i-2].val != from ||
+			i >= 3 && isOp(toks[i-3], ".") {
+			continue
 		}
-		if isName(t) && names[t.val] &&
-			isOp(prev[2], ".") && isName(prev[1]) && prev[1].val == from && !isOp(prev[0], ".") {
-			// schema . name, not catalog . schema . name
-			out.WriteString(stmt[last:prev[1].start])
+		switch {
+		case names[t.val]:
+			out.WriteString(stmt[last:toks[i-2].start])
 			out.WriteString(to)
 			out.WriteString(".")
 			last = t.start
+		case i+1 < len(toks) && isOp(toks[i+1], "("):
+			// A function the overlay does not define: DuckDB's own, whose
+			// functions are not bound to a schema.
+			out.WriteString(stmt[last:toks[i-2].start])
+			last = t.start
 		}
-		prev[0], prev[1], prev[2] = prev[1], prev[2], t
 	}
 	if last == 0 {
 		return stmt

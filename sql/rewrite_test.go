@@ -13,6 +13,7 @@ func TestRequalifySchema(t *testing.T) {
 		"SELECT * FROM PG_CATALOG . \"pg_class\"":             "SELECT * FROM pg_sluice.\"pg_class\"",
 		"SELECT pg_catalog.pg_get_userbyid(c.relowner)":       "SELECT pg_sluice.pg_get_userbyid(c.relowner)",
 		"SELECT * FROM pg_catalog.pg_type":                    "SELECT * FROM pg_catalog.pg_type",
+		"SELECT * FROM pg_catalog.generate_series(0, 3)":      "SELECT * FROM generate_series(0, 3)",
 		"SELECT 'pg_catalog.pg_class' -- pg_catalog.pg_class": "SELECT 'pg_catalog.pg_class' -- pg_catalog.pg_class",
 		"SELECT \"PG_CATALOG\".pg_class":                      "SELECT \"PG_CATALOG\".pg_class",
 		"SELECT x.pg_catalog.pg_class":                        "SELECT x.pg_catalog.pg_class",

@@ -30,6 +30,7 @@ func TestPsqlCatalog(t *testing.T) {
 		{`\dt`, []string{"cat_t", "table"}},
 		{`\dv`, []string{"cat_v", "trips"}},
 		{`\dm`, []string{"cat_mv"}},
+		{`\l`, []string{"sluice", "UTF8"}},
 	}
 	for _, c := range cases {
 		t.Run(c.cmd, func(t *testing.T) {

@@ -22,6 +22,9 @@ var pgCatalogNames = []string{
 	"has_table_privilege", "has_any_column_privilege", "has_column_privilege",
 	"has_schema_privilege", "has_database_privilege", "has_function_privilege",
 	"has_sequence_privilege", "pg_stat_user_tables", "array_lower", "array_upper",
+	"array_to_string", "pg_policy", "pg_statistic_ext", "pg_publication", "pg_publication_rel",
+	"pg_publication_namespace", "pg_inherits", "pg_trigger", "pg_partitioned_table",
+	"pg_get_statisticsobjdef_columns", "pg_relation_is_publishable",
 }
 
 // pgTypes are the types in pg_type: (oid, typname, typlen, typcategory,
@@ -113,6 +116,43 @@ var pgCatalogDDL = []string{
 		SELECT 0::BIGINT AS rngtypid, 0::BIGINT AS rngsubtype, 0::BIGINT AS rngmultitypid, 0::BIGINT AS rngcollation,
 			0::BIGINT AS rngsubopc, NULL::VARCHAR AS rngcanonical, NULL::VARCHAR AS rngsubdiff
 		WHERE false`,
+	// Relations psql's \d consults for features Sluice does not have (row
+	// security, extended statistics, publications, inheritance, triggers,
+	// partitioned tables): present, with PostgreSQL's columns, and empty.
+	`CREATE OR REPLACE VIEW pg_sluice.pg_policy AS
+		SELECT 0::BIGINT AS oid, NULL::VARCHAR AS polname, 0::BIGINT AS polrelid, NULL::VARCHAR AS polcmd,
+			true AS polpermissive, NULL::BIGINT[] AS polroles, NULL::VARCHAR AS polqual, NULL::VARCHAR AS polwithcheck
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_statistic_ext AS
+		SELECT 0::BIGINT AS oid, 0::BIGINT AS stxrelid, NULL::VARCHAR AS stxname, 0::BIGINT AS stxnamespace,
+			10::BIGINT AS stxowner, -1 AS stxstattarget, NULL::SMALLINT[] AS stxkeys, NULL::VARCHAR[] AS stxkind,
+			NULL::VARCHAR AS stxexprs
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_publication AS
+		SELECT 0::BIGINT AS oid, NULL::VARCHAR AS pubname, 10::BIGINT AS pubowner, false AS puballtables,
+			false AS pubinsert, false AS pubupdate, false AS pubdelete, false AS pubtruncate, false AS pubviaroot
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_publication_rel AS
+		SELECT 0::BIGINT AS oid, 0::BIGINT AS prpubid, 0::BIGINT AS prrelid, NULL::VARCHAR AS prqual, NULL::SMALLINT[] AS prattrs
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_publication_namespace AS
+		SELECT 0::BIGINT AS oid, 0::BIGINT AS pnpubid, 0::BIGINT AS pnnspid
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_inherits AS
+		SELECT 0::BIGINT AS inhrelid, 0::BIGINT AS inhparent, 0 AS inhseqno, false AS inhdetachpending
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_trigger AS
+		SELECT 0::BIGINT AS oid, 0::BIGINT AS tgrelid, 0::BIGINT AS tgparentid, NULL::VARCHAR AS tgname,
+			0::BIGINT AS tgfoid, 0::SMALLINT AS tgtype, 'O' AS tgenabled, false AS tgisinternal
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_partitioned_table AS
+		SELECT 0::BIGINT AS partrelid, 'r' AS partstrat, 0::SMALLINT AS partnatts
+		WHERE false`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_statisticsobjdef_columns(oid) AS NULL::VARCHAR`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_relation_is_publishable(oid) AS false`,
+	// PostgreSQL's array_to_string, called qualified (pg_catalog.array_to_string).
+	`CREATE OR REPLACE MACRO pg_sluice.array_to_string(a, sep) AS
+		coalesce(list_aggr(list_transform(a, x -> CAST(x AS VARCHAR)), 'string_agg', sep), '')`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_extension AS
 		SELECT 13000::BIGINT AS oid, 'plpgsql' AS extname, 10::BIGINT AS extowner, 11::BIGINT AS extnamespace,
 			false AS extrelocatable, '1.0' AS extversion, NULL::VARCHAR AS extconfig, NULL::VARCHAR AS extcondition`,
@@ -222,7 +262,7 @@ var pgCatalogDDL = []string{
 			'c' AS datlocprovider, false AS datistemplate, true AS datallowconn, -1 AS datconnlimit,
 			0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace,
 			'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale,
-			NULL::VARCHAR AS datcollversion, NULL::VARCHAR AS datacl`,
+			NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_roles AS
 		SELECT 'sluice' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole,
 			true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
