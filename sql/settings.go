@@ -124,8 +124,11 @@ func (p *parser) atShowSetting() bool {
 	if !p.atWords("show") {
 		return false
 	}
-	if p.atWords("show", "transaction", "isolation", "level") || p.atWords("show", "time", "zone") {
-		return len(p.toks) == 4-boolInt(p.atWords("show", "time"))
+	switch {
+	case p.atWords("show", "transaction", "isolation", "level"):
+		return len(p.toks) == 4
+	case p.atWords("show", "time", "zone"):
+		return len(p.toks) == 3
 	}
 	t := p.peekAt(1)
 	if t.kind != tokIdent && t.kind != tokQuotedIdent {
@@ -133,13 +136,6 @@ func (p *parser) atShowSetting() bool {
 	}
 	n := len(p.toks)
 	return n == 2 || n == 4 && isOp(p.toks[2], ".")
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func (p *parser) showSetting() (Statement, error) {

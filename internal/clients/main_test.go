@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -21,24 +20,7 @@ var (
 // TestMain builds ./cmd/gateway once for every test of the package.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clients:", err)
-		return 1
-	}
-	repoRoot = root
-	bin, cleanup, err := testserver.Build(root)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clients:", err)
-		return 1
-	}
-	defer cleanup()
-	gatewayBin = bin
-	return m.Run()
+	os.Exit(testserver.Main(m, &gatewayBin, &repoRoot))
 }
 
 // startServer starts the gateway (trust authentication) on a free port with

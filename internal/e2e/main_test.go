@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,24 +26,7 @@ var (
 // temporary directory for every test of the package.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	repoRoot = root
-	bin, cleanup, err := testserver.Build(root)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer cleanup()
-	gatewayBin = bin
-	return m.Run()
+	os.Exit(testserver.Main(m, &gatewayBin, &repoRoot))
 }
 
 // server is a gateway process started by a test.

@@ -42,6 +42,25 @@ func Build(root string) (bin string, cleanup func(), err error) {
 	return bin, func() { os.RemoveAll(dir) }, nil
 }
 
+// Main is a test package's TestMain body: it builds the gateway of the
+// repository two directories up (the package lives in internal/<name>),
+// sets *bin and *root, runs the tests and removes the binary.
+func Main(m *testing.M, bin, root *string) int {
+	r, err := filepath.Abs(filepath.Join("..", ".."))
+	if err == nil {
+		var cleanup func()
+		if *bin, cleanup, err = Build(r); err == nil {
+			defer cleanup()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testserver:", err)
+		return 1
+	}
+	*root = r
+	return m.Run()
+}
+
 // Process is a running gateway.
 type Process struct {
 	Port    int
