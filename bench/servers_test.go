@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-db/sluice/internal/testpg"
 )
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -158,83 +159,28 @@ func (g *gatewayProc) stop() {
 	}
 }
 
-// pgServer is a PostgreSQL 15 cluster in a temporary directory.
+// pgServer is the PostgreSQL 15 cluster the benchmarks compare against
+// (internal/testpg).
 type pgServer struct {
-	bin  string
-	dir  string // PGDATA, also the socket directory's parent
-	URL  string
-	runs []string // command prefix that runs as the cluster's owner
+	*testpg.Server
 }
-
-func pgBin() string { return envString("SLUICE_BENCH_PG_BIN", "/usr/lib/postgresql/15/bin") }
 
 // pgMissing says why PostgreSQL cannot be started here, or "".
-func pgMissing() string {
-	for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
-		if _, err := os.Stat(filepath.Join(pgBin(), b)); err != nil {
-			return fmt.Sprintf("PostgreSQL binaries not found in %s (install postgresql-15 or set SLUICE_BENCH_PG_BIN): %v", pgBin(), err)
-		}
-	}
-	if os.Geteuid() == 0 {
-		if _, err := user.Lookup("postgres"); err != nil {
-			return "running as root and there is no postgres user to run initdb as"
-		}
-		if _, err := exec.LookPath("runuser"); err != nil {
-			return "running as root and runuser is missing"
-		}
-	}
-	return ""
-}
+func pgMissing() string { return testpg.Missing() }
 
 func startPG(dir string) (*pgServer, error) {
-	p := &pgServer{bin: pgBin(), dir: dir}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	if os.Geteuid() == 0 { // initdb refuses root
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, err
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return nil, err
-		}
-		p.runs = []string{"runuser", "-u", "postgres", "--"}
-	}
-	pgdata := filepath.Join(dir, "data")
-	if out, err := p.run("initdb", "-D", pgdata, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
-	}
-	port, err := freePort()
+	// fsync=off (testpg's default) only speeds up loading the data; the
+	// measured SELECTs read.
+	s, err := testpg.Start(dir, "shared_buffers=1GB")
 	if err != nil {
 		return nil, err
 	}
-	// fsync=off only speeds up loading the data; the measured SELECTs read.
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB", port, dir)
-	if out, err := p.run("pg_ctl", "-D", pgdata, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-		return nil, fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
-	}
-	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	if err := waitConnect(p.URL, nil, 30*time.Second); err != nil {
-		p.stop()
-		return nil, err
-	}
-	return p, nil
-}
-
-func (p *pgServer) run(prog string, args ...string) ([]byte, error) {
-	argv := append(append(append([]string{}, p.runs...), filepath.Join(p.bin, prog)), args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = p.dir
-	return cmd.CombinedOutput()
+	return &pgServer{s}, nil
 }
 
 func (p *pgServer) stop() {
-	if out, err := p.run("pg_ctl", "-D", filepath.Join(p.dir, "data"), "-m", "fast", "-w", "stop"); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: pg_ctl stop: %v\n%s", err, out)
+	if err := p.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 	}
 }
 

@@ -1,0 +1,377 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/duckdb/duckdb-go/v2"
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
+)
+
+// Sources that DuckDB cannot scan itself (Kafka, PostgreSQL, HTTP) reach it
+// through one Go table function: name(arg, ...) binds its arguments to a
+// ScanSource, whose parts DuckDB reads in parallel, one part per thread at a
+// time, copying each Arrow batch into DuckDB's vectors. A source's view is
+// defined over the function, so SELECT, COPY, materialized views and
+// pipelines all read it the same way.
+
+// ScanSource is what a call of the function binds to: a schema, fixed
+// when the statement is prepared, and a plan made afresh for each
+// execution (a prepared statement executed twice reads new data).
+type ScanSource interface {
+	Schema() *arrow.Schema
+	Plan(ctx context.Context) (ScanPlan, error)
+}
+
+// ScanPlan is one execution's read: independently readable parts.
+type ScanPlan interface {
+	Parts() int
+	OpenPart(ctx context.Context, i int) (BatchReader, error)
+}
+
+// BatchReader yields record batches until io.EOF. The caller releases each
+// batch before asking for the next.
+type BatchReader interface {
+	Next() (arrow.RecordBatch, error)
+	Close() error
+}
+
+// ScanBinder binds a call's string arguments to a source.
+type ScanBinder func(ctx context.Context, args []string) (ScanSource, error)
+
+// ScanTypes are the Arrow types a ScanSource may use, and their DuckDB
+// column types; decimals arrive as text and are cast by the view that
+// wraps the function (connectors keep the precision in the field).
+func scanTypeInfo(t arrow.DataType) (duckdb.TypeInfo, error) {
+	var dt duckdb.Type
+	switch t := t.(type) {
+	case *arrow.BooleanType:
+		dt = duckdb.TYPE_BOOLEAN
+	case *arrow.Int16Type:
+		dt = duckdb.TYPE_SMALLINT
+	case *arrow.Int32Type:
+		dt = duckdb.TYPE_INTEGER
+	case *arrow.Int64Type:
+		dt = duckdb.TYPE_BIGINT
+	case *arrow.Float32Type:
+		dt = duckdb.TYPE_FLOAT
+	case *arrow.Float64Type:
+		dt = duckdb.TYPE_DOUBLE
+	case *arrow.StringType, *arrow.LargeStringType, *arrow.Decimal128Type:
+		dt = duckdb.TYPE_VARCHAR
+	case *arrow.BinaryType, *arrow.LargeBinaryType:
+		dt = duckdb.TYPE_BLOB
+	case *arrow.Date32Type:
+		dt = duckdb.TYPE_DATE
+	case *arrow.TimestampType:
+		dt = duckdb.TYPE_TIMESTAMP
+		if t.TimeZone != "" {
+			dt = duckdb.TYPE_TIMESTAMP_TZ
+		}
+	case *arrow.Time64Type:
+		dt = duckdb.TYPE_TIME
+	case *arrow.ListType:
+		child, err := scanTypeInfo(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return duckdb.NewListInfo(child)
+	default:
+		return nil, pgerr.Unsupported("a source column of Arrow type %s is not supported", t)
+	}
+	return duckdb.NewTypeInfo(dt)
+}
+
+// RegisterScan registers the table function name(VARCHAR × nargs) in the
+// database; bind resolves each call.
+func (db *DB) RegisterScan(ctx context.Context, name string, nargs int, bind ScanBinder) error {
+	c, err := db.sqlDB.Conn(ctx)
+	if err != nil {
+		return Translate(err)
+	}
+	defer c.Close()
+	args := make([]duckdb.TypeInfo, nargs)
+	for i := range args {
+		if args[i], err = duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR); err != nil {
+			return err
+		}
+	}
+	f := duckdb.ParallelChunkTableFunction{
+		Config: duckdb.TableFunctionConfig{Arguments: args},
+		BindArgumentsContext: func(ctx context.Context, _ map[string]any, vals ...any) (duckdb.ParallelChunkTableSource, error) {
+			s := make([]string, len(vals))
+			for i, v := range vals {
+				if v == nil {
+					return nil, fmt.Errorf("%s: argument %d is NULL", name, i+1)
+				}
+				s[i] = fmt.Sprint(v)
+			}
+			src, err := bind(ctx, s)
+			if err != nil {
+				return nil, err
+			}
+			return newScan(src)
+		},
+	}
+	return duckdb.RegisterTableUDF(c, name, f)
+}
+
+// scan is a bound call of the table function. DuckDB reads it with up
+// to MaxScanThreads threads; Init starts each execution.
+//
+// Reads do not see the statement's context (duckdb-go does not pass it to
+// the scan callbacks): a cancelled statement interrupts DuckDB, which stops
+// asking for chunks, so a cancel takes effect at the next batch; each
+// connector bounds its own network calls with timeouts, and an abandoned
+// reader is closed when collected.
+type scan struct {
+	src   ScanSource
+	infos []duckdb.ColumnInfo
+	mu    sync.Mutex
+	exec  *execution
+}
+
+// execution is one run of a bound scan: its plan, made by the first thread
+// that asks, and the next part to hand out.
+type execution struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+	plan   ScanPlan
+	err    error
+	next   atomic.Int64
+}
+
+// MaxScanThreads bounds the parts read at once per scan.
+var MaxScanThreads = 8
+
+func newScan(src ScanSource) (*scan, error) {
+	s := &scan{src: src}
+	for _, f := range src.Schema().Fields() {
+		ti, err := scanTypeInfo(f.Type)
+		if err != nil {
+			return nil, err
+		}
+		s.infos = append(s.infos, duckdb.ColumnInfo{Name: f.Name, T: ti})
+	}
+	return s, nil
+}
+
+func (s *scan) ColumnInfos() []duckdb.ColumnInfo     { return s.infos }
+func (s *scan) Cardinality() *duckdb.CardinalityInfo { return nil }
+
+func (s *scan) Init() duckdb.ParallelTableSourceInfo {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &execution{ctx: ctx, cancel: cancel}
+	s.mu.Lock()
+	if s.exec != nil {
+		s.exec.cancel()
+	}
+	s.exec = e
+	s.mu.Unlock()
+	return duckdb.ParallelTableSourceInfo{MaxThreads: MaxScanThreads}
+}
+
+// reader is one thread's state: the part it reads and the batch it is
+// copying from. An abandoned state (a cancelled query) closes its reader
+// when collected.
+type reader struct {
+	exec *execution
+	mu   sync.Mutex
+	r    BatchReader
+	cur  arrow.RecordBatch
+	off  int
+}
+
+type readerHandle struct{ *reader }
+
+func (s *scan) NewLocalState() any {
+	s.mu.Lock()
+	r := &reader{exec: s.exec}
+	s.mu.Unlock()
+	h := &readerHandle{r}
+	runtime.AddCleanup(h, func(r *reader) { r.close() }, r)
+	return h
+}
+
+func (r *reader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.r != nil {
+		r.r.Close()
+		r.r = nil
+	}
+}
+
+func (s *scan) FillChunk(state any, chunk duckdb.DataChunk) error {
+	r := state.(*readerHandle).reader
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.exec
+	e.once.Do(func() { e.plan, e.err = s.src.Plan(e.ctx) })
+	if e.err != nil {
+		return e.err
+	}
+	for r.cur == nil || r.off >= int(r.cur.NumRows()) {
+		if r.cur != nil {
+			r.cur.Release()
+			r.cur = nil
+		}
+		if r.r == nil {
+			i := int(e.next.Add(1) - 1)
+			if i >= e.plan.Parts() {
+				return chunk.SetSize(0)
+			}
+			br, err := e.plan.OpenPart(e.ctx, i)
+			if err != nil {
+				return err
+			}
+			r.r = br
+		}
+		b, err := r.r.Next()
+		if errors.Is(err, io.EOF) {
+			r.r.Close()
+			r.r = nil
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.cur, r.off = b, 0
+	}
+	n := min(int(r.cur.NumRows())-r.off, duckdb.GetDataChunkCapacity())
+	for col := range s.infos {
+		if _, err := chunk.GetVector(col); err != nil {
+			continue // not projected
+		}
+		if err := fillColumn(chunk, col, r.cur.Column(col), r.off, n); err != nil {
+			return fmt.Errorf("column %s: %w", s.infos[col].Name, err)
+		}
+	}
+	r.off += n
+	return chunk.SetSize(n)
+}
+
+// fillColumn copies rows [off, off+n) of arr into the chunk's column col.
+func fillColumn(chunk duckdb.DataChunk, col int, arr arrow.Array, off, n int) error {
+	set := func(i int, v any) error { return chunk.SetValue(col, i, v) }
+	switch a := arr.(type) {
+	case *array.Boolean:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Int16:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Int32:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Int64:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Float32:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Float64:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.String:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.LargeString:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Binary:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.LargeBinary:
+		return fill(chunk, col, a, off, n, a.Value)
+	case *array.Decimal128:
+		scale := a.DataType().(*arrow.Decimal128Type).Scale
+		return fill(chunk, col, a, off, n, func(i int) string { return a.Value(i).ToString(scale) })
+	case *array.Date32:
+		return fill(chunk, col, a, off, n, func(i int) time.Time { return a.Value(i).ToTime() })
+	case *array.Timestamp:
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		return fill(chunk, col, a, off, n, func(i int) time.Time { return a.Value(i).ToTime(unit).UTC() })
+	case *array.Time64:
+		unit := a.DataType().(*arrow.Time64Type).Unit
+		return fill(chunk, col, a, off, n, func(i int) time.Time { return a.Value(i).ToTime(unit) })
+	case *array.List:
+		for i := range n {
+			row := off + i
+			if a.IsNull(row) {
+				if err := set(i, nil); err != nil {
+					return err
+				}
+				continue
+			}
+			start, end := a.ValueOffsets(row)
+			vals := make([]any, 0, end-start)
+			for j := int(start); j < int(end); j++ {
+				vals = append(vals, scalarValue(a.ListValues(), j))
+			}
+			if err := set(i, vals); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return pgerr.New(pgerrcode.FeatureNotSupported, "a source column of Arrow type %s is not supported", arr.DataType())
+}
+
+// fill writes one typed column, NULLs included.
+func fill[T any](chunk duckdb.DataChunk, col int, a arrow.Array, off, n int, value func(int) T) error {
+	nulls := a.NullN() > 0
+	for i := range n {
+		row := off + i
+		if nulls && a.IsNull(row) {
+			if err := chunk.SetValue(col, i, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := duckdb.SetChunkValue(chunk, col, i, value(row)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scalarValue is element j of a list's values, as duckdb-go takes it.
+func scalarValue(a arrow.Array, j int) any {
+	if a.IsNull(j) {
+		return nil
+	}
+	switch a := a.(type) {
+	case *array.Boolean:
+		return a.Value(j)
+	case *array.Int16:
+		return a.Value(j)
+	case *array.Int32:
+		return a.Value(j)
+	case *array.Int64:
+		return a.Value(j)
+	case *array.Float32:
+		return a.Value(j)
+	case *array.Float64:
+		return a.Value(j)
+	case *array.String:
+		return a.Value(j)
+	case *array.Binary:
+		return a.Value(j)
+	case *array.Decimal128:
+		return a.Value(j).ToString(a.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Date32:
+		return a.Value(j).ToTime()
+	case *array.Timestamp:
+		return a.Value(j).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC()
+	}
+	return a.ValueStr(j)
+}
