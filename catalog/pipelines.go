@@ -164,8 +164,11 @@ func (s *Store) PipelineFiles(ctx context.Context) (map[string][]string, error) 
 type PipelineCommit struct {
 	Pipeline Pipeline
 	Run      *Run
-	Inputs   []InputFile  // the input files the run consumed
-	Files    []OutputFile // the files it wrote, already in the pipeline's directory
+	Inputs   []InputFile // the input files the run consumed
+	// Positions are, by source name, the connector positions the run read
+	// up to; they replace the earlier ones.
+	Positions map[string]string
+	Files     []OutputFile // the files it wrote, already in the pipeline's directory
 	// ViewSQL returns the definition of the pipeline's view over every
 	// committed file (those of earlier runs and Files), in commit order.
 	ViewSQL func(files []string) string
@@ -195,6 +198,9 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 			return fmt.Sprintf("(%d, %s, %s, %d, to_timestamp(0) + to_microseconds(%d), %d)", p.ID, quoteLiteral(f.Source), quoteLiteral(f.Path),
 				f.Size, f.MTime.UnixMicro(), c.Run.ID)
 		}); err != nil {
+			return err
+		}
+		if err := setPositions(ctx, tx, p.ID, c.Run.ID, c.Positions); err != nil {
 			return err
 		}
 		if err := insertRows(ctx, tx, "sluice.pipeline_files", len(c.Files), func(i int) string {
@@ -264,6 +270,7 @@ func dropPipeline(ctx context.Context, tx *sql.Tx, ref Ref) (string, error) {
 		`DELETE FROM sluice.pipelines WHERE id = $1`,
 		`DELETE FROM sluice.pipeline_files WHERE object_id = $1`,
 		`DELETE FROM sluice.pipeline_inputs WHERE object_id = $1`,
+		`DELETE FROM sluice.pipeline_positions WHERE object_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return "", err

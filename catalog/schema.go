@@ -141,4 +141,5 @@ var ddl = []string{
 		violations   BIGINT NOT NULL,
 		checked_at   TIMESTAMPTZ NOT NULL
 	)`,
+	roleIDsDDL, rolesDDL, // roles.go: CREATE ROLE
 }

@@ -48,6 +48,9 @@ type Source struct {
 	Connector string
 	Location  string
 	Options   map[string]string
+	// Schema is a connector source's columns, fixed at CREATE SOURCE
+	// (connectors.EncodeSchema); "" for FILES, which DuckDB describes.
+	Schema    string
 	CreatedAt time.Time
 }
 
@@ -103,7 +106,7 @@ func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 
 func (s *Store) migrate(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range append(ddl[:len(ddl):len(ddl)], scheduleDDL...) {
+		for _, stmt := range append(append(ddl[:len(ddl):len(ddl)], scheduleDDL...), sourceDDL...) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("%s: %w", firstLine(stmt), err)
 			}
@@ -193,8 +196,9 @@ func (s *Store) SchemaExists(ctx context.Context, schema string) (bool, error) {
 // viewSQL is the query the view runs (a scan of the source).
 func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) error {
 	return s.ddlTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.sources VALUES ($1, $2, $3, $4, $5, `+mapLiteral(src.Options)+`, now())`,
-			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.sources (id, schema, name, connector, location, options, created_at, arrow_schema)
+			VALUES ($1, $2, $3, $4, $5, `+mapLiteral(src.Options)+`, now(), $6)`,
+			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location, src.Schema); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(src.Ref)+" AS "+viewSQL)
@@ -206,8 +210,10 @@ func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) er
 func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
 	var src Source
 	var opts string
-	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, `+optionsJSON+`, created_at FROM sluice.sources WHERE schema = $1 AND name = $2`,
-		ref.Schema, ref.Name).Scan(&src.ID, &src.Connector, &src.Location, &opts, &src.CreatedAt)
+	var schema sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, `+optionsJSON+`, created_at, arrow_schema FROM sluice.sources WHERE schema = $1 AND name = $2`,
+		ref.Schema, ref.Name).Scan(&src.ID, &src.Connector, &src.Location, &opts, &src.CreatedAt, &schema)
+	src.Schema = schema.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return src, pgerr.New(pgerrcode.UndefinedObject, "source %q does not exist", ref.Name)
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	// Translate gives an engine error its SQLSTATE (engine.Translate), to
 	// decide whether a failed attempt is retried; nil = identity.
 	Translate func(error) error
+	// Sources are the open connector sources pipelines and ON CHANGE read;
+	// nil = FILES sources only.
+	Sources *Sources
 }
 
 // Materializer runs refreshes. Refreshes of one object are serialised: a

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/sqlplan"
 )
@@ -63,53 +64,108 @@ func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, tri
 		}}, trigger, progress)
 }
 
-// newInputs lists each source's files and keeps those no committed run
-// consumed, by source name.
-func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (map[string][]catalog.InputFile, map[string]*files.Scan, error) {
+// pipelineInputs is what a run reads: per FILES source the files no
+// committed run consumed, and per connector source the range between the
+// committed position and the latest.
+type pipelineInputs struct {
+	files map[string][]catalog.InputFile
+	scans map[string]*files.Scan
+	reads map[string]connectorRead
+}
+
+// connectorRead is a connector source's range for one run.
+type connectorRead struct {
+	id       int64
+	src      connectors.Source
+	from, to connectors.Position
+}
+
+// empty reports whether the run has nothing to read.
+func (in pipelineInputs) empty() bool {
+	for _, f := range in.files {
+		if len(f) > 0 {
+			return false
+		}
+	}
+	return len(in.reads) == 0
+}
+
+// newInputs lists each FILES source's files and keeps those no committed
+// run consumed, and finds each connector source's new range.
+func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipelineInputs, error) {
+	in := pipelineInputs{files: map[string][]catalog.InputFile{}, scans: map[string]*files.Scan{}, reads: map[string]connectorRead{}}
 	done, err := m.opts.Catalog.PipelineInputs(ctx, p.ID)
 	if err != nil {
-		return nil, nil, err
+		return in, err
 	}
-	inputs := map[string][]catalog.InputFile{}
-	scans := map[string]*files.Scan{}
+	positions, err := m.opts.Catalog.PipelinePositions(ctx, p.ID)
+	if err != nil {
+		return in, err
+	}
 	for _, name := range p.Sources {
 		src, err := m.opts.Catalog.GetSource(ctx, catalog.Ref{Schema: PipelineSourceSchema, Name: name})
 		if err != nil {
-			return nil, nil, err
+			return in, err
+		}
+		if src.Connector != "files" {
+			if m.opts.Sources == nil {
+				return in, fmt.Errorf("source %s: no connectors configured", name)
+			}
+			cs, err := m.opts.Sources.Get(ctx, src.ID)
+			if err != nil {
+				return in, err
+			}
+			latest, err := cs.Latest(ctx)
+			if err != nil {
+				return in, fmt.Errorf("source %s: %w", name, err)
+			}
+			if from := connectors.Position(positions[name]); latest != from {
+				in.reads[name] = connectorRead{id: src.ID, src: cs, from: from, to: latest}
+			}
+			continue
 		}
 		scan := &files.Scan{Path: src.Location, Options: src.Options}
-		scans[name] = scan
+		in.scans[name] = scan
 		listed, err := scan.List()
 		if err != nil {
-			return nil, nil, fmt.Errorf("listing the files of source %s: %w", name, err)
+			return in, fmt.Errorf("listing the files of source %s: %w", name, err)
 		}
 		for _, f := range listed {
-			in := catalog.InputFile{Source: name, Path: f.Path, Size: f.Size, MTime: f.MTime}
-			if !done[in.Key()] {
-				inputs[name] = append(inputs[name], in)
+			input := catalog.InputFile{Source: name, Path: f.Path, Size: f.Size, MTime: f.MTime}
+			if !done[input.Key()] {
+				in.files[name] = append(in.files[name], input)
 			}
 		}
 	}
-	return inputs, scans, nil
+	return in, nil
 }
 
 func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run *catalog.Run, progress Progress) error {
-	inputs, scans, err := m.newInputs(ctx, p)
+	in, err := m.newInputs(ctx, p)
 	if err != nil {
 		return err
 	}
 	var consumed []catalog.InputFile
 	for _, name := range p.Sources {
-		consumed = append(consumed, inputs[name]...)
+		consumed = append(consumed, in.files[name]...)
 	}
-	commit := catalog.PipelineCommit{Pipeline: p, Run: run, Inputs: consumed, ViewSQL: func(paths []string) string {
+	// Connector positions commit with the run's files: exactly once.
+	positions := map[string]string{}
+	for name, r := range in.reads {
+		positions[name] = string(r.to)
+	}
+	commit := catalog.PipelineCommit{Pipeline: p, Run: run, Inputs: consumed, Positions: positions, ViewSQL: func(paths []string) string {
 		return sqlplan.PipelineViewSQL(paths, pipelineColumns(p), p.PartitionBy)
 	}}
-	if len(consumed) == 0 {
+	if in.empty() {
 		progress(fmt.Sprintf("pipeline %s: no new input", p.Ref.Name))
 		return m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit)
 	}
-	progress(fmt.Sprintf("pipeline %s: reading %d new input files", p.Ref.Name, len(consumed)))
+	if len(in.reads) > 0 {
+		progress(fmt.Sprintf("pipeline %s: reading %d new input files and %d sources' new data", p.Ref.Name, len(consumed), len(in.reads)))
+	} else {
+		progress(fmt.Sprintf("pipeline %s: reading %d new input files", p.Ref.Name, len(consumed)))
+	}
 
 	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
 	defer os.RemoveAll(staging)
@@ -125,12 +181,14 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	defer discard(conn)
 	for _, name := range p.Sources {
 		shadow := sqlplan.EmptyShadowSQL(name, PipelineSourceSchema)
-		if in := inputs[name]; len(in) > 0 {
-			paths := make([]string, len(in))
-			for i, f := range in {
+		if r, ok := in.reads[name]; ok {
+			shadow = sqlplan.ShadowSQL(name, sqlplan.SourceScanSQL(ScanFunction, r.id, r.src.Schema(), string(r.from), string(r.to)))
+		} else if fs := in.files[name]; len(fs) > 0 {
+			paths := make([]string, len(fs))
+			for i, f := range fs {
 				paths[i] = f.Path
 			}
-			shadow = sqlplan.ShadowSQL(name, scans[name].FilesSQL(paths))
+			shadow = sqlplan.ShadowSQL(name, in.scans[name].FilesSQL(paths))
 		}
 		if _, err := conn.ExecContext(ctx, shadow); err != nil {
 			return err
@@ -259,6 +317,6 @@ func (m *Materializer) recoverPipelines(ctx context.Context) (keep []string, err
 // PendingInputs returns, per source, the files the next run of the pipeline
 // would read (EXPLAIN REFRESH): those no committed run consumed.
 func (m *Materializer) PendingInputs(ctx context.Context, p catalog.Pipeline) (map[string][]catalog.InputFile, error) {
-	inputs, _, err := m.newInputs(ctx, p)
-	return inputs, err
+	in, err := m.newInputs(ctx, p)
+	return in.files, err
 }

@@ -51,6 +51,7 @@ type Scheduler struct {
 	mu      sync.Mutex
 	pending map[catalog.Ref]time.Time // ON CHANGE refreshes owed, and from when
 	files   map[[2]catalog.Ref]int    // file count per (object, source) at the object's last poll
+	latest  map[[2]catalog.Ref]string // connector position per (object, source) at the object's last poll
 	wake    chan struct{}
 }
 
@@ -66,7 +67,7 @@ func NewScheduler(opts SchedulerOptions) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[[2]catalog.Ref]int{}, wake: make(chan struct{}, 1)}
+	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[[2]catalog.Ref]int{}, latest: map[[2]catalog.Ref]string{}, wake: make(chan struct{}, 1)}
 	opts.Materializer.OnPublish(s.published)
 	return s
 }
@@ -215,8 +216,11 @@ func later(a, b time.Time) time.Time {
 // count changed since obj's last poll) or files modified after since.
 func (s *Scheduler) sourceChanged(ctx context.Context, obj, ref catalog.Ref, since time.Time) bool {
 	src, err := s.opts.Catalog.GetSource(ctx, ref)
-	if err != nil || src.Connector != "files" {
+	if err != nil {
 		return false
+	}
+	if src.Connector != "files" {
+		return s.connectorChanged(ctx, obj, ref, src)
 	}
 	rows, err := s.opts.DB.QueryContext(ctx, "SELECT file FROM glob('"+strings.ReplaceAll(src.Location, "'", "''")+"')")
 	if err != nil {
@@ -240,6 +244,46 @@ func (s *Scheduler) sourceChanged(ctx context.Context, obj, ref catalog.Ref, sin
 	s.files[key] = n
 	s.mu.Unlock()
 	return newer || (seen && prev != n)
+}
+
+// connectorChanged asks a connector source for its latest position (Kafka's
+// high watermarks, the cursor's maximum, the document's ETag) and reports
+// whether it moved since obj's last poll; for a pipeline, the first poll
+// compares with the position its committed runs read up to.
+func (s *Scheduler) connectorChanged(ctx context.Context, obj, ref catalog.Ref, src catalog.Source) bool {
+	sources := s.opts.Materializer.opts.Sources
+	if sources == nil {
+		return false
+	}
+	cs, err := sources.Get(ctx, src.ID)
+	if err != nil {
+		s.log.Warn("scheduler: opening source", "source", ref.String(), "err", err)
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	latest, err := cs.Latest(pctx)
+	if err != nil {
+		s.log.Warn("scheduler: polling source", "source", ref.String(), "err", err)
+		return false
+	}
+	key := [2]catalog.Ref{obj, ref}
+	s.mu.Lock()
+	prev, seen := s.latest[key]
+	s.latest[key] = string(latest)
+	s.mu.Unlock()
+	if !seen {
+		p, err := s.opts.Catalog.GetPipeline(ctx, obj)
+		if err != nil {
+			return false // a view: this poll is the baseline
+		}
+		positions, err := s.opts.Catalog.PipelinePositions(ctx, p.ID)
+		if err != nil {
+			return false
+		}
+		return positions[ref.Name] != string(latest)
+	}
+	return prev != string(latest)
 }
 
 // refresh refreshes a view or runs a pipeline (kind) for trigger.

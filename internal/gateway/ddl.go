@@ -75,11 +75,11 @@ func (s *session) checkNewName(ctx context.Context, ref catalog.Ref) (exists boo
 func (s *session) createSource(ctx context.Context, st *sql.CreateSource, w wire.ResultWriter) (*cursor, error) {
 	const tag = "CREATE SOURCE"
 	ref := resolve(st.Name)
-	if st.Connector != "files" {
-		return nil, pgerr.Unsupported("CREATE SOURCE ... FROM %s is not supported yet (connectors come in a later release)", strings.ToUpper(st.Connector))
-	}
 	if c, err := s.claimName(ctx, ref, st.IfNotExists, tag); c != nil || err != nil {
 		return c, err
+	}
+	if st.Connector != "files" {
+		return s.createConnectorSource(ctx, st, ref)
 	}
 	scan, err := files.New(st.Location, s.g.baseDir, optionMap(st.Options))
 	if err != nil {
@@ -95,6 +95,32 @@ func (s *session) createSource(ctx context.Context, st *sql.CreateSource, w wire
 	}
 	src := catalog.Source{ID: id, Ref: ref, Connector: "files", Location: scan.Path, Options: scan.Options}
 	if err := s.g.cat.CreateSource(ctx, src, scan.SQL()); err != nil {
+		return nil, err
+	}
+	return s.done(tag), nil
+}
+
+// createConnectorSource opens a KAFKA, POSTGRES or HTTP source (the
+// connector validates its options and reaches the endpoint), fixes its
+// schema in the catalog and defines its view over the engine's scan
+// function.
+func (s *session) createConnectorSource(ctx context.Context, st *sql.CreateSource, ref catalog.Ref) (*cursor, error) {
+	const tag = "CREATE SOURCE"
+	options := optionMap(st.Options)
+	src, schema, err := s.g.sources.Create(ctx, st.Connector, st.Location, options)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.g.cat.NextID(ctx)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	// The view binds at creation: the source must be open under its id.
+	s.g.sources.Put(id, src)
+	rec := catalog.Source{ID: id, Ref: ref, Connector: strings.ToLower(st.Connector), Location: st.Location, Options: options, Schema: schema}
+	if err := s.g.cat.CreateSource(ctx, rec, materialize.ViewSQL(id, src)); err != nil {
+		s.g.sources.Forget(id)
 		return nil, err
 	}
 	return s.done(tag), nil
@@ -313,11 +339,22 @@ func (s *session) drop(ctx context.Context, st *sql.Drop, w wire.ResultWriter) (
 		}
 	}
 	if len(objs) > 0 {
+		var sources []int64 // connector sources to close once dropped
+		for _, o := range objs {
+			if o.ObjectKind == catalog.KindSource {
+				if src, err := s.g.cat.GetSource(ctx, o.Object); err == nil && src.Connector != "files" {
+					sources = append(sources, src.ID)
+				}
+			}
+		}
 		retired, err := s.g.cat.Drop(ctx, objs)
 		if err != nil {
 			return nil, err
 		}
 		s.g.mat.Drop(retired)
+		for _, id := range sources {
+			s.g.sources.Forget(id)
+		}
 	}
 	return s.done(tag, notices...), nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/wire"
@@ -41,6 +42,10 @@ type Options struct {
 	Authenticator wire.Authenticator
 	// MaxConnections bounds concurrent clients (53300 beyond); 0 = none.
 	MaxConnections int
+
+	// Connectors are the source connectors besides FILES (built in
+	// cmd/gateway); nil = none.
+	Connectors *connectors.Registry
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -71,6 +76,7 @@ type Gateway struct {
 	mat     *materialize.Materializer
 	srv     *wire.Server
 	sched   *materialize.Scheduler
+	sources *materialize.Sources
 	baseDir string
 
 	stopSched context.CancelFunc
@@ -139,12 +145,16 @@ func (g *Gateway) init(ctx context.Context) error {
 		return err
 	}
 	g.cat = cat
+	g.sources = materialize.NewSources(g.opts.Connectors, cat, g.log)
+	if err := g.registerScan(ctx); err != nil {
+		return err
+	}
 	if err := installOverlays(ctx, g.db.SQL()); err != nil {
 		return fmt.Errorf("pg_catalog overlays: %w", err)
 	}
 	g.mat = materialize.New(materialize.Options{
 		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
-		Translate: engine.Translate,
+		Translate: engine.Translate, Sources: g.sources,
 	})
 	if err := g.mat.Recover(ctx); err != nil {
 		return err
@@ -176,6 +186,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		<-g.schedDone
 	}
 	err := g.srv.Shutdown(ctx)
+	g.sources.Close()
 	if cerr := g.db.Close(); err == nil {
 		err = cerr
 	}
@@ -183,4 +194,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 }
 
 // Close releases the gateway without serving (for callers that never Serve).
-func (g *Gateway) Close() error { return g.db.Close() }
+func (g *Gateway) Close() error {
+	if g.sources != nil {
+		g.sources.Close()
+	}
+	return g.db.Close()
+}

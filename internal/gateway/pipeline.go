@@ -81,7 +81,7 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 	return s.done(tag), nil
 }
 
-// pipelineSources checks what a pipeline's query reads: FILES sources only,
+// pipelineSources checks what a pipeline's query reads: sources only,
 // named unqualified (a run shadows each with a temporary view of the same
 // name over the new files), at least one. It returns the sources' names and
 // the lineage edges.
@@ -110,16 +110,9 @@ func (s *session) pipelineSources(ctx context.Context, ref catalog.Ref, query st
 		}
 		switch {
 		case kind != catalog.KindSource:
-			return nil, nil, pgerr.Unsupported("pipeline %s reads %s %q: pipelines can read only FILES sources for now (read materialized views, pipelines and tables from a materialized view instead)", ref.Name, kind, t.Name)
+			return nil, nil, pgerr.Unsupported("pipeline %s reads %s %q: pipelines read only sources (read materialized views, pipelines and tables from a materialized view instead)", ref.Name, kind, t.Name)
 		case qualified:
 			return nil, nil, pgerr.Unsupported("pipeline %s names source %q with a schema: pipelines read sources of schema %s by their unqualified name", ref.Name, t.Name, materialize.PipelineSourceSchema)
-		}
-		src, err := s.g.cat.GetSource(ctx, dep)
-		if err != nil {
-			return nil, nil, err
-		}
-		if src.Connector != "files" {
-			return nil, nil, pgerr.Unsupported("pipelines can read only FILES sources for now; %q is a %s source", t.Name, src.Connector)
 		}
 		names = append(names, t.Name)
 		deps = append(deps, catalog.Dependency{Object: ref, ObjectKind: catalog.KindPipeline, DependsOn: dep, DependsOnKind: kind})
