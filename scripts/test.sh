@@ -32,6 +32,11 @@ done
 if ! command -v javac >/dev/null 2>&1; then
 	missing="$missing default-jdk-headless"
 fi
+# kcat (librdkafka) produces to the in-process Kafka broker of the Kafka
+# connector's tests, so they do not depend on franz-go talking to itself.
+if ! command -v kcat >/dev/null 2>&1; then
+	missing="$missing kcat"
+fi
 if [ -n "$missing" ]; then
 	SUDO=""
 	if [ "$(id -u)" -ne 0 ]; then
@@ -45,6 +50,15 @@ if command -v npm >/dev/null 2>&1 && [ ! -d internal/clients/node/node_modules/p
 	echo "test.sh: npm ci in internal/clients/node"
 	(cd internal/clients/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# versitygw is the real S3 server the object-storage tests start (cached in
+# GOPATH/bin after the first install, ~100 s).
+GOBIN_DIR=$(go env GOPATH)/bin
+if [ ! -x "$GOBIN_DIR/versitygw" ]; then
+	echo "test.sh: go install versitygw"
+	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+export PATH=$PATH:$GOBIN_DIR
 
 # Debian's packages put initdb and pg_ctl outside PATH; tests find them here.
 export PATH=$PATH:$PG_BIN

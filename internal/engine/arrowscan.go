@@ -4,6 +4,7 @@ package engine
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -374,4 +375,57 @@ func scalarValue(a arrow.Array, j int) any {
 		return a.Value(j).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC()
 	}
 	return a.ValueStr(j)
+}
+
+// ListFunction computes a list of strings from one string argument; see
+// RegisterListFunction.
+type ListFunction func(ctx context.Context, arg string) ([]string, error)
+
+// RegisterListFunction registers the scalar function name(VARCHAR) →
+// VARCHAR[]. DuckDB folds a call with a constant argument when it binds the
+// statement, so a call inside a table function's arguments
+// (read_parquet(name('s3://...'))) runs once per bind: that is how object
+// storage sources turn a URL into the local files of the cache.
+func (db *DB) RegisterListFunction(ctx context.Context, name string, fn ListFunction) error {
+	c, err := db.sqlDB.Conn(ctx)
+	if err != nil {
+		return Translate(err)
+	}
+	defer c.Close()
+	vt, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	if err != nil {
+		return err
+	}
+	lt, err := duckdb.NewListInfo(vt)
+	if err != nil {
+		return err
+	}
+	return duckdb.RegisterScalarUDF(c, name, listFunc{in: vt, out: lt, fn: fn})
+}
+
+type listFunc struct {
+	in, out duckdb.TypeInfo
+	fn      ListFunction
+}
+
+func (f listFunc) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{f.in}, ResultTypeInfo: f.out}
+}
+
+func (f listFunc) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowContextExecutor: func(ctx context.Context, values []driver.Value) (any, error) {
+		arg, ok := values[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("argument must be text, got %T", values[0])
+		}
+		out, err := f.fn(ctx, arg)
+		if err != nil {
+			return nil, err
+		}
+		list := make([]any, len(out))
+		for i, s := range out {
+			list[i] = s
+		}
+		return list, nil
+	}}
 }

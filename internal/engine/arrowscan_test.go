@@ -155,3 +155,38 @@ func TestScanFunction(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestListFunctionFoldsIntoTableFunction(t *testing.T) {
+	db, c := openTest(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := dir + "/x.parquet"
+	if _, err := c.Exec(ctx, "COPY (SELECT 41 AS a UNION ALL SELECT 1) TO '"+file+"'"); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	err := db.RegisterListFunction(ctx, "test_files", func(_ context.Context, arg string) ([]string, error) {
+		calls.Add(1)
+		if arg != "s3://b/x" {
+			return nil, errors.New("no such object " + arg)
+		}
+		return []string{file}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := c.Query(ctx, "SELECT sum(a)::BIGINT FROM read_parquet(test_files('s3://b/x'))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() || rows.Batch().Column(0).ValueStr(0) != "42" {
+		t.Fatalf("sum: %v", rows.Err())
+	}
+	rows.Close()
+	if calls.Load() == 0 {
+		t.Fatal("the function was not called")
+	}
+	if _, err := c.Query(ctx, "SELECT * FROM read_parquet(test_files('s3://b/y'))"); err == nil || !strings.Contains(err.Error(), "no such object") {
+		t.Fatalf("failing call: %v", err)
+	}
+}
