@@ -161,10 +161,13 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		progress(fmt.Sprintf("pipeline %s: no new input", p.Ref.Name))
 		return m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit)
 	}
-	if len(in.reads) > 0 {
-		progress(fmt.Sprintf("pipeline %s: reading %d new input files and %d sources' new data", p.Ref.Name, len(consumed), len(in.reads)))
-	} else {
+	switch {
+	case len(in.reads) == 0:
 		progress(fmt.Sprintf("pipeline %s: reading %d new input files", p.Ref.Name, len(consumed)))
+	case len(consumed) == 0:
+		progress(fmt.Sprintf("pipeline %s: reading the new data of %d connector sources", p.Ref.Name, len(in.reads)))
+	default:
+		progress(fmt.Sprintf("pipeline %s: reading %d new input files and the new data of %d connector sources", p.Ref.Name, len(consumed), len(in.reads)))
 	}
 
 	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
