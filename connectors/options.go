@@ -111,3 +111,26 @@ func (s OptionSpec) normalise(v string) (string, error) {
 	}
 	return v, nil
 }
+
+// Markdown is the declarations as a Markdown table (docs/connectors.md
+// holds these tables verbatim, checked by a test).
+func (specs Specs) Markdown() string {
+	var b strings.Builder
+	b.WriteString("| option | type | default | meaning |\n|---|---|---|---|\n")
+	for _, s := range specs {
+		typ := [...]string{String: "text", Bool: "boolean", Int: "integer", Enum: "one of"}[s.Type]
+		if s.Type == Enum {
+			typ = strings.Join(s.Values, " \\| ")
+		}
+		doc := s.Doc
+		if s.Unsupported != "" {
+			doc = "not supported: " + s.Unsupported
+		}
+		def := s.Default
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, typ, def, strings.ReplaceAll(doc, "|", "\\|"))
+	}
+	return b.String()
+}

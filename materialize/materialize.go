@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/sqlplan"
 )
@@ -44,6 +45,11 @@ type Options struct {
 	// Sources are the open connector sources pipelines and ON CHANGE read;
 	// nil = FILES sources only.
 	Sources *Sources
+	// Objects stores outputs WITH (location = 's3://...'); nil = none
+	// configured (such outputs then fail).
+	Objects ObjectStore
+	// Remote lists and fetches s3:// FILES sources; nil = none configured.
+	Remote files.Remote
 }
 
 // Materializer runs refreshes. Refreshes of one object are serialised: a
@@ -132,6 +138,9 @@ func (m *Materializer) Recover(ctx context.Context) error {
 	}
 	pipelines, err := m.recoverPipelines(ctx) // pipeline.go
 	if err != nil {
+		return err
+	}
+	if err := m.recoverStored(ctx); err != nil { // objects.go
 		return err
 	}
 	for _, p := range pipelines {
@@ -327,6 +336,10 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		}
 	}
 	if len(stats) > 0 {
+		// Stored whole in object storage before it is published.
+		if err := m.storeVersion(ctx, v.Options["location"], staging, version); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 			return nil, err
 		}
@@ -341,6 +354,9 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		_ = os.RemoveAll(final)
 		return nil, err
+	}
+	if loc := v.Options["location"]; loc != "" && len(stats) > 0 {
+		m.pointCurrent(context.WithoutCancel(ctx), loc, m.stagingRoot(), version)
 	}
 	return retired, nil
 }

@@ -68,9 +68,10 @@ func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, tri
 // committed run consumed, and per connector source the range between the
 // committed position and the latest.
 type pipelineInputs struct {
-	files map[string][]catalog.InputFile
-	scans map[string]*files.Scan
-	reads map[string]connectorRead
+	files  map[string][]catalog.InputFile
+	listed map[string][]files.File // the same files as listed
+	scans  map[string]*files.Scan
+	reads  map[string]connectorRead
 }
 
 // connectorRead is a connector source's range for one run.
@@ -93,7 +94,7 @@ func (in pipelineInputs) empty() bool {
 // newInputs lists each FILES source's files and keeps those no committed
 // run consumed, and finds each connector source's new range.
 func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipelineInputs, error) {
-	in := pipelineInputs{files: map[string][]catalog.InputFile{}, scans: map[string]*files.Scan{}, reads: map[string]connectorRead{}}
+	in := pipelineInputs{files: map[string][]catalog.InputFile{}, listed: map[string][]files.File{}, scans: map[string]*files.Scan{}, reads: map[string]connectorRead{}}
 	done, err := m.opts.Catalog.PipelineInputs(ctx, p.ID)
 	if err != nil {
 		return in, err
@@ -124,7 +125,7 @@ func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipel
 			}
 			continue
 		}
-		scan := &files.Scan{Path: src.Location, Options: src.Options}
+		scan := &files.Scan{Path: src.Location, Options: src.Options, Remote: m.opts.Remote}
 		in.scans[name] = scan
 		listed, err := scan.List()
 		if err != nil {
@@ -134,6 +135,7 @@ func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipel
 			input := catalog.InputFile{Source: name, Path: f.Path, Size: f.Size, MTime: f.MTime}
 			if !done[input.Key()] {
 				in.files[name] = append(in.files[name], input)
+				in.listed[name] = append(in.listed[name], f)
 			}
 		}
 	}
@@ -186,12 +188,12 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		shadow := sqlplan.EmptyShadowSQL(name, PipelineSourceSchema)
 		if r, ok := in.reads[name]; ok {
 			shadow = sqlplan.ShadowSQL(name, sqlplan.SourceScanSQL(ScanFunction, r.id, r.src.Schema(), string(r.from), string(r.to)))
-		} else if fs := in.files[name]; len(fs) > 0 {
-			paths := make([]string, len(fs))
-			for i, f := range fs {
-				paths[i] = f.Path
+		} else if fs := in.listed[name]; len(fs) > 0 {
+			scanSQL, err := in.scans[name].LocalFilesSQL(ctx, fs)
+			if err != nil {
+				return err
 			}
-			shadow = sqlplan.ShadowSQL(name, in.scans[name].FilesSQL(paths))
+			shadow = sqlplan.ShadowSQL(name, scanSQL)
 		}
 		if _, err := conn.ExecContext(ctx, shadow); err != nil {
 			return err
@@ -261,8 +263,21 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		rows += f.Rows
 	}
 	progress(fmt.Sprintf("pipeline %s: wrote %d rows in %d files, %d partitions", p.Ref.Name, rows, len(commit.Files), len(parts)))
+	// Stored in object storage before the commit: a committed run's files
+	// are all there.
+	rels := make([]string, len(commit.Files))
+	for i, f := range commit.Files {
+		rel, _ := filepath.Rel(data, f.Path)
+		rels[i] = filepath.ToSlash(rel)
+	}
+	keys, err := m.storePipelineFiles(ctx, p.Options["location"], data, rels)
+	if err != nil {
+		undo()
+		return err
+	}
 	if err := m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit); err != nil {
 		undo()
+		m.unstore(p.Options["location"], keys)
 		return err
 	}
 	return nil

@@ -4,13 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/sqlplan"
 )
 
@@ -222,19 +221,14 @@ func (s *Scheduler) sourceChanged(ctx context.Context, obj, ref catalog.Ref, sin
 	if src.Connector != "files" {
 		return s.connectorChanged(ctx, obj, ref, src)
 	}
-	rows, err := s.opts.DB.QueryContext(ctx, "SELECT file FROM glob('"+strings.ReplaceAll(src.Location, "'", "''")+"')")
+	scan := &files.Scan{Path: src.Location, Options: src.Options, Remote: s.opts.Materializer.opts.Remote}
+	listed, err := scan.List()
 	if err != nil {
 		return false
 	}
-	defer rows.Close()
-	n, newer := 0, false
-	for rows.Next() {
-		var f string
-		if rows.Scan(&f) != nil {
-			continue
-		}
-		n++
-		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(since) {
+	n, newer := len(listed), false
+	for _, f := range listed {
+		if f.MTime.After(since) {
 			newer = true
 		}
 	}

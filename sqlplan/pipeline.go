@@ -13,7 +13,8 @@ var PipelineOptions = connectors.Specs{
 	{Name: "compression", Type: connectors.Enum, Values: []string{"zstd", "snappy", "gzip", "lz4", "uncompressed"}, Default: "zstd",
 		Doc: "Parquet compression codec"},
 	{Name: "target_file_size", Type: connectors.String, Unsupported: "a pipeline run writes one file per partition"},
-	{Name: "location", Type: connectors.String, Unsupported: "outputs outside the data directory come with object storage support"},
+	{Name: "location", Type: connectors.String,
+		Doc: "also store the output in object storage, e.g. 's3://bucket/prefix' (needs object storage configured)"},
 	{Name: "retries", Type: connectors.Int, Default: "0", Doc: "attempts after a failed run (0 to 100)"},
 	{Name: "retry_backoff", Type: connectors.String, Default: "1s",
 		Doc: "delay before the first retry, doubled for each next one, with jitter, e.g. '5s'"},
@@ -28,6 +29,9 @@ func ValidatePipelineOptions(raw map[string]string) (map[string]string, error) {
 		return nil, err
 	}
 	if err := validateRetryOptions(opts); err != nil {
+		return nil, err
+	}
+	if err := validateLocation(opts); err != nil {
 		return nil, err
 	}
 	return opts, nil

@@ -27,7 +27,8 @@ var ViewOptions = connectors.Specs{
 		Doc: "Parquet compression codec"},
 	{Name: "target_file_size", Type: connectors.String,
 		Doc: "split partitions into files of about this size, e.g. '256MB' (default: one file per partition)"},
-	{Name: "location", Type: connectors.String, Unsupported: "outputs outside the data directory come with object storage support"},
+	{Name: "location", Type: connectors.String,
+		Doc: "also store the output in object storage, e.g. 's3://bucket/prefix' (needs object storage configured)"},
 	{Name: "retries", Type: connectors.Int, Default: "0", Doc: "attempts after a failed one (0 to 100)"},
 	{Name: "retry_backoff", Type: connectors.String, Default: "1s",
 		Doc: "delay before the first retry, doubled for each next one, with jitter, e.g. '5s'"},
@@ -52,7 +53,44 @@ func ValidateViewOptions(raw map[string]string) (map[string]string, error) {
 	if err := validateRetryOptions(opts); err != nil {
 		return nil, err
 	}
+	if err := validateLocation(opts); err != nil {
+		return nil, err
+	}
 	return opts, nil
+}
+
+// validateLocation checks a location option: s3://bucket[/prefix], no
+// wildcard. The prefix is kept without a trailing slash.
+func validateLocation(opts map[string]string) error {
+	loc, ok := opts["location"]
+	if !ok {
+		return nil
+	}
+	bucket, prefix, err := SplitLocation(loc)
+	if err != nil {
+		return pgerr.New(pgerrcode.InvalidParameterValue, "invalid value for option \"location\": %v", err)
+	}
+	opts["location"] = "s3://" + bucket
+	if prefix != "" {
+		opts["location"] += "/" + prefix
+	}
+	return nil
+}
+
+// SplitLocation splits s3://bucket/prefix into its bucket and prefix.
+func SplitLocation(loc string) (bucket, prefix string, err error) {
+	rest, ok := strings.CutPrefix(loc, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not an s3://bucket/prefix URL", loc)
+	}
+	if strings.ContainsAny(rest, "*?[") {
+		return "", "", fmt.Errorf("%q: a location cannot hold wildcards", loc)
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("%q names no bucket", loc)
+	}
+	return bucket, strings.Trim(prefix, "/"), nil
 }
 
 // ParseSize reads a byte size such as 1048576, '64MB', '1.5GiB' or '512kB'.

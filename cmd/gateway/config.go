@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -45,6 +46,9 @@ type Config struct {
 	Auth            string        `mapstructure:"auth"`
 	Users           []User        `mapstructure:"users"`
 	MaxConnections  int           `mapstructure:"max_connections"`
+	// ObjectStorage configures s3:// sources and output locations; an
+	// empty endpoint means none.
+	ObjectStorage s3.Config `mapstructure:"object_storage"`
 }
 
 // User is one entry of the users list (YAML only). Password is the stored
@@ -72,7 +76,7 @@ var DefaultConfig = Config{
 
 // configKey describes one configuration key.
 type configKey struct {
-	name     string // key in the file; flag is name with '_' -> '-'
+	name     string // key in the file; flag is name with '_' and '.' -> '-'
 	usage    string
 	fileOnly bool // no flag nor environment variable (structured values)
 }
@@ -93,11 +97,24 @@ var configKeys = []configKey{
 	{"auth", "authentication: trust (loopback clients only), scram-sha-256 or md5", false},
 	{"users", "users and their SCRAM verifiers (YAML file only)", true},
 	{"max_connections", "most concurrent client connections", false},
+	{"object_storage.endpoint", "S3-compatible endpoint, host:port or http(s)://host:port (empty: no object storage)", false},
+	{"object_storage.region", "S3 signing region (empty: asked per bucket)", false},
+	{"object_storage.access_key", "S3 access key", false},
+	{"object_storage.secret_key", "S3 secret key (file or environment only: flags show in ps)", false},
+	{"object_storage.use_ssl", "use https with a host:port endpoint", false},
+	{"object_storage.cache_dir", "local cache of downloaded objects (empty: DATA_DIR/cache)", false},
+	{"object_storage.cache_size", "bytes the cache may hold (0: 10 GiB)", false},
+	{"object_storage.parallel", "range downloads and upload parts in flight (0: 8)", false},
+	{"object_storage.part_size", "bytes per download range and upload part (0: 16 MiB)", false},
+	{"object_storage.timeout", "bound of each request and of any transfer stall (0: 10s)", false},
+	{"object_storage.retries", "retries of a failed request (0: 3)", false},
 }
 
-func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
+func flagName(key string) string { return strings.NewReplacer("_", "-", ".", "-").Replace(key) }
 
-func envName(key string) string { return envPrefix + "_" + strings.ToUpper(key) }
+func envName(key string) string {
+	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
 
 // ConfigError is a configuration error; it names the offending key.
 type ConfigError struct {
@@ -128,6 +145,17 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Bool(flagName("require_tls"), d.RequireTLS, usage("require_tls"))
 	fs.String(flagName("auth"), d.Auth, usage("auth"))
 	fs.Int(flagName("max_connections"), d.MaxConnections, usage("max_connections"))
+	o := d.ObjectStorage
+	fs.String(flagName("object_storage.endpoint"), o.Endpoint, usage("object_storage.endpoint"))
+	fs.String(flagName("object_storage.region"), o.Region, usage("object_storage.region"))
+	fs.String(flagName("object_storage.access_key"), o.AccessKey, usage("object_storage.access_key"))
+	fs.Bool(flagName("object_storage.use_ssl"), o.UseSSL, usage("object_storage.use_ssl"))
+	fs.String(flagName("object_storage.cache_dir"), o.CacheDir, usage("object_storage.cache_dir"))
+	fs.Int64(flagName("object_storage.cache_size"), o.CacheSize, usage("object_storage.cache_size"))
+	fs.Int(flagName("object_storage.parallel"), o.Parallel, usage("object_storage.parallel"))
+	fs.Int64(flagName("object_storage.part_size"), o.PartSize, usage("object_storage.part_size"))
+	fs.Duration(flagName("object_storage.timeout"), o.Timeout, usage("object_storage.timeout"))
+	fs.Int(flagName("object_storage.retries"), o.Retries, usage("object_storage.retries"))
 	return fs
 }
 
@@ -164,6 +192,9 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("require_tls", d.RequireTLS)
 	v.SetDefault("auth", d.Auth)
 	v.SetDefault("max_connections", d.MaxConnections)
+	v.SetDefault("object_storage.endpoint", "")
+	v.SetDefault("object_storage.secret_key", "")
+	v.SetDefault("object_storage.timeout", "0s")
 
 	for _, k := range configKeys {
 		if k.fileOnly {
@@ -292,7 +323,27 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}
 	}
+	if c.ObjectStorage.Endpoint != "" {
+		o := c.ObjectStorage
+		if o.CacheDir == "" {
+			o.CacheDir = "cache" // checked as set; main puts it in the data directory
+		}
+		if err := o.Validate(); err != nil {
+			key := objectStorageKey(err)
+			return &ConfigError{Key: key, Err: errors.New(strings.TrimPrefix(err.Error(), `config key "`+key+`": `))}
+		}
+	}
 	return c.validateSecurity()
+}
+
+// objectStorageKey is the object_storage key an s3.Config error names.
+func objectStorageKey(err error) string {
+	for _, k := range configKeys {
+		if strings.HasPrefix(k.name, s3.KeyPrefix+".") && strings.Contains(err.Error(), `"`+k.name+`"`) {
+			return k.name
+		}
+	}
+	return s3.KeyPrefix
 }
 
 // validateSecurity checks the TLS, authentication and limit keys. Its

@@ -12,9 +12,10 @@ import (
 
 // File is one file matched by a source's glob, as a pipeline identifies it.
 type File struct {
-	Path  string
-	Size  int64
-	MTime time.Time
+	Path    string
+	Size    int64
+	MTime   time.Time
+	Version string // object storage: the ETag; "" for local files
 }
 
 // List returns the regular files matching the scan's path or glob, sorted
@@ -23,6 +24,9 @@ type File struct {
 // pattern without meta characters names one file. Missing directories match
 // nothing.
 func (s *Scan) List() ([]File, error) {
+	if IsRemote(s.Path) && s.Remote != nil {
+		return s.listRemote()
+	}
 	return Glob(s.Path)
 }
 

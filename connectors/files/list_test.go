@@ -59,3 +59,27 @@ func TestFilesSQL(t *testing.T) {
 		t.Errorf("FilesSQL = %s, want %s", got, want)
 	}
 }
+
+func TestParseColumns(t *testing.T) {
+	cols, err := ParseColumns(`id BIGINT, "Fare Amount" DECIMAL(12, 2), Day date`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Column{{"id", "BIGINT"}, {"Fare Amount", "DECIMAL(12, 2)"}, {"day", "date"}}
+	if len(cols) != len(want) {
+		t.Fatalf("%v", cols)
+	}
+	for i := range want {
+		if cols[i] != want[i] {
+			t.Fatalf("column %d: %v, want %v", i, cols[i], want[i])
+		}
+	}
+	if got := FormatColumns(cols); got != `"id" BIGINT, "Fare Amount" DECIMAL(12, 2), "day" date` {
+		t.Fatalf("format: %s", got)
+	}
+	for _, bad := range []string{"id", "id int, id int", `"x int`, "a int); DROP TABLE t; --", ", a int"} {
+		if _, err := ParseColumns(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

@@ -125,7 +125,7 @@ func (c Config) Validate() error {
 		return configError("cache_size", "must not be negative, got %d", c.CacheSize)
 	}
 	if c.Parallel < 0 || c.Parallel > 1024 {
-		return configError("parallel", "must be between 1 and 1024, got %d", c.Parallel)
+		return configError("parallel", "must be between 1 and 1024 (0: the default, %d), got %d", DefaultParallel, c.Parallel)
 	}
 	if c.PartSize != 0 && (c.PartSize < MinPartSize || c.PartSize > 5<<30) {
 		return configError("part_size", "must be between 5 MiB (%d) and 5 GiB, got %d", MinPartSize, c.PartSize)
@@ -134,7 +134,7 @@ func (c Config) Validate() error {
 		return configError("timeout", "must not be negative, got %s", c.Timeout)
 	}
 	if c.Retries < 0 || c.Retries > 100 {
-		return configError("retries", "must be between 0 and 100, got %d", c.Retries)
+		return configError("retries", "must be between 1 and 100 (0: the default, %d), got %d", DefaultRetries, c.Retries)
 	}
 	return nil
 }

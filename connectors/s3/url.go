@@ -142,11 +142,11 @@ func LiteralPrefix(pattern string) string {
 // would collide with another key or escape the directory).
 func localRel(key string) (string, error) {
 	if key == "" {
-		return "", pgerr.New(pgerrcode.IoError, "empty object key")
+		return "", pgerr.New(pgerrcode.IOError, "empty object key")
 	}
 	for _, seg := range strings.Split(key, "/") {
 		if seg == "" || seg == "." || seg == ".." || strings.ContainsRune(seg, 0) {
-			return "", pgerr.New(pgerrcode.IoError, "object key %q cannot be stored as a local file: it has an empty, \".\" or \"..\" path segment", key)
+			return "", pgerr.New(pgerrcode.IOError, "object key %q cannot be stored as a local file: it has an empty, \".\" or \"..\" path segment", key)
 		}
 	}
 	return filepath.FromSlash(key), nil

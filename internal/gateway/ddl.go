@@ -81,7 +81,13 @@ func (s *session) createSource(ctx context.Context, st *sql.CreateSource, w wire
 	if st.Connector != "files" {
 		return s.createConnectorSource(ctx, st, ref)
 	}
-	scan, err := files.New(st.Location, s.g.baseDir, optionMap(st.Options))
+	var scan *files.Scan
+	var err error
+	if files.IsRemote(st.Location) {
+		scan, err = files.NewRemote(st.Location, optionMap(st.Options), s.g.remote)
+	} else {
+		scan, err = files.New(st.Location, s.g.baseDir, optionMap(st.Options))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +143,9 @@ func (s *session) createView(ctx context.Context, st *sql.CreateMaterializedView
 	}
 	opts, err := validateViewOptions(optionMap(st.Options))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.g.checkLocation(opts); err != nil {
 		return nil, err
 	}
 	cols, err := s.g.mat.Describe(ctx, st.Query)
@@ -541,6 +550,9 @@ func (s *session) alterObject(ctx context.Context, st *sql.AlterObject) (*cursor
 			opts[k] = val
 		}
 		opts, err := validate(opts)
+		if err == nil {
+			err = s.g.checkLocation(opts)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/connectors"
+	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/wire"
@@ -46,6 +48,9 @@ type Options struct {
 	// Connectors are the source connectors besides FILES (built in
 	// cmd/gateway); nil = none.
 	Connectors *connectors.Registry
+	// ObjectStorage configures s3:// sources and output locations; nil =
+	// none.
+	ObjectStorage *s3.Config
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -77,6 +82,8 @@ type Gateway struct {
 	srv     *wire.Server
 	sched   *materialize.Scheduler
 	sources *materialize.Sources
+	objects *objectStore // nil without object storage
+	remote  files.Remote // the same, for the FILES connector
 	baseDir string
 
 	stopSched context.CancelFunc
@@ -149,13 +156,19 @@ func (g *Gateway) init(ctx context.Context) error {
 	if err := g.registerScan(ctx); err != nil {
 		return err
 	}
+	if err := g.openObjects(ctx); err != nil {
+		return err
+	}
 	if err := installOverlays(ctx, g.db.SQL()); err != nil {
 		return fmt.Errorf("pg_catalog overlays: %w", err)
 	}
 	g.mat = materialize.New(materialize.Options{
 		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
-		Translate: engine.Translate, Sources: g.sources,
+		Translate: engine.Translate, Sources: g.sources, Remote: g.remote,
 	})
+	if g.objects != nil {
+		g.mat.SetObjects(g.objects)
+	}
 	if err := g.mat.Recover(ctx); err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.g.checkLocation(opts); err != nil {
+		return nil, err
+	}
 	cols, err := s.g.mat.Describe(ctx, st.Query)
 	if err != nil {
 		return nil, pipelineQueryError(err, st)

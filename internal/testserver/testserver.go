@@ -95,6 +95,9 @@ type Options struct {
 	Args func(port int) []string // the command line after the binary
 	// Ready reports whether the gateway on port answers; Start waits for it.
 	Ready func(ctx context.Context, port int) error
+	// Env is added to the environment (secrets such as
+	// SLUICE_OBJECT_STORAGE_SECRET_KEY, which have no flag).
+	Env []string
 }
 
 // Start starts a gateway on a free port and waits until Ready, for up to
@@ -128,6 +131,7 @@ func tryStart(t testing.TB, o Options) (*Process, error) {
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
+	p.cmd.Env = append(p.cmd.Env, o.Env...)
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
