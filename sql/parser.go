@@ -121,6 +121,8 @@ func (p *parser) statement() (Statement, error) {
 		return p.explainRefresh()
 	case p.atCopy():
 		return p.copyStmt() // copy.go
+	case p.atRoleStatement():
+		return p.roleStatement() // roles.go
 	case p.atWords("set"), p.atWords("reset"), p.atShowSetting():
 		// settings.go; forms it does not know (SET GLOBAL, SET VARIABLE,
 		// ...) are DuckDB's.

@@ -39,6 +39,9 @@ const (
 type PasswordAuth struct {
 	method string
 	users  map[string]userSecret
+	// roles finds the users that are not in users (CREATE ROLE); nil
+	// when there are none.
+	roles RoleSource
 	// mockKey derives the salt of the exchange run for an unknown user,
 	// so that it looks like a known user's and fails the same way.
 	mockKey []byte
@@ -51,6 +54,37 @@ type userSecret struct {
 }
 
 var _ Authenticator = (*PasswordAuth)(nil)
+
+// RoleSource is where PasswordAuth finds the users its configuration does
+// not list: the roles made with CREATE ROLE, kept by the gateway.
+type RoleSource interface {
+	// LookupRole returns the role called name; ok is false when there is
+	// none. Its errors must not quote the verifier.
+	LookupRole(ctx context.Context, name string) (r StoredRole, ok bool, err error)
+}
+
+// StoredRole is what PasswordAuth needs of a role.
+type StoredRole struct {
+	// Verifier is the role's SCRAM-SHA-256 verifier, "" when the role has
+	// no password (no password then matches).
+	Verifier string
+	// Login is false for a NOLOGIN role, which is refused (28000) even with
+	// the right password, as PostgreSQL does.
+	Login bool
+}
+
+// UseRoles makes a authenticate the roles of r as well, after the users of
+// its configuration, which take precedence. Under trust they are not
+// consulted: trust lets loopback clients in as anyone, and any of them could
+// create a role, so only configured users may log in from elsewhere. Call it
+// before the server serves.
+func (a *PasswordAuth) UseRoles(r RoleSource) { a.roles = r }
+
+// HasUser reports whether name is a user of the configuration.
+func (a *PasswordAuth) HasUser(name string) bool {
+	_, ok := a.users[name]
+	return ok
+}
 
 // NewPasswordAuth returns the authenticator for method (AuthTrust,
 // AuthSCRAM or AuthMD5) and users, which maps a user name to its stored
@@ -132,12 +166,53 @@ func (a *PasswordAuth) Authenticate(ctx context.Context, info StartupInfo, ac Au
 	case known && s.md5 != "":
 		return md5Exchange(ac, info.User, s.md5)
 	case known:
-		return scramExchange(ac, info.User, s.scram)
-	case a.method == AuthMD5:
-		return md5Exchange(ac, info.User, "")
-	default:
-		return scramExchange(ac, info.User, a.mockVerifier(info.User))
+		return withReason(scramExchange(ac, info.User, s.scram), "password does not match")
 	}
+	if a.roles != nil && a.method != AuthTrust {
+		r, ok, err := a.roles.LookupRole(ctx, info.User)
+		if err != nil {
+			e := fatal(pgerrcode.CannotConnectNow, "the roles catalog cannot be read")
+			e.Cause = err
+			return e
+		}
+		if ok {
+			return a.roleExchange(ac, info.User, r)
+		}
+	}
+	if a.method == AuthMD5 {
+		return md5Exchange(ac, info.User, "")
+	}
+	return withReason(scramExchange(ac, info.User, a.mockVerifier(info.User)), "no such user")
+}
+
+// roleExchange authenticates a role made with CREATE ROLE. Its password is
+// only a SCRAM verifier, so it uses SCRAM whatever the method (under md5 as
+// well, as PostgreSQL does for a SCRAM-stored password): a client that can
+// only do md5 cannot log in as it.
+func (a *PasswordAuth) roleExchange(ac AuthConn, user string, r StoredRole) error {
+	if r.Verifier == "" {
+		return withReason(scramExchange(ac, user, a.mockVerifier(user)), "the role has no password")
+	}
+	v, err := ParseSCRAMVerifier(r.Verifier)
+	if err != nil {
+		return withReason(scramExchange(ac, user, a.mockVerifier(user)), "the role's stored verifier is malformed")
+	}
+	if err := scramExchange(ac, user, v); err != nil {
+		return withReason(err, "password does not match")
+	}
+	if !r.Login {
+		return fatal(pgerrcode.InvalidAuthorizationSpecification, "role \"%s\" is not permitted to log in", user)
+	}
+	return nil
+}
+
+// withReason adds a reason for the server's log (never sent to the client,
+// never a secret) to a failed password check.
+func withReason(err error, reason string) error {
+	if e, ok := err.(*pgerr.Error); ok && e.Code == pgerrcode.InvalidPassword && e.Cause == nil {
+		e.Cause = errors.New(reason)
+	}
+	return err
 }
 
 // mockVerifier is the verifier used for an unknown user: its salt is the
@@ -175,12 +250,12 @@ func md5Exchange(ac AuthConn, user, stored string) error {
 		return fatal(pgerrcode.ProtocolViolation, "expected password response, got %T", msg)
 	}
 	if stored == "" {
-		return errPasswordFailed(user)
+		return withReason(errPasswordFailed(user), "no such user")
 	}
 	sum := md5.Sum(append([]byte(stored[3:]), salt[:]...))
 	want := "md5" + hex.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(pw.Password), []byte(want)) != 1 {
-		return errPasswordFailed(user)
+		return withReason(errPasswordFailed(user), "password does not match")
 	}
 	return nil
 }

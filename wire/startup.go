@@ -231,7 +231,13 @@ func (c *conn) authenticate(ctx context.Context, info StartupInfo) (StartupInfo,
 			}
 			e := *pgerr.As(err)
 			e.Severity = severityFatal
-			c.log.Info("authentication failed", "user", info.User, "code", e.Code)
+			if e.Cause != nil {
+				// A reason for the operator only (wrong password, no such
+				// user, no password, a catalog failure): never a secret.
+				c.log.Info("authentication failed", "user", info.User, "code", e.Code, "reason", e.Cause.Error())
+			} else {
+				c.log.Info("authentication failed", "user", info.User, "code", e.Code)
+			}
 			c.sendFatal(&e)
 			return info, err
 		}

@@ -93,25 +93,62 @@ func requireExecutable(t *testing.T, path, why string) {
 	}
 }
 
-func pythonScenario(t *testing.T, client, script string, want []string) {
+// secureChecks are the checks of every client's run over TLS with SCRAM:
+// connect as a configured user with sslmode=require, list schemas, run a
+// parameterized query (over a source, hence create_source), and see a wrong
+// password refused with 28P01.
+var secureChecks = []string{"connect", "create_source", "list_schemas", "param_query", "wrong_password"}
+
+// target is a gateway a scenario runs against: its port, and the
+// environment that tells the scenario how to connect (SCENARIO_USER,
+// SCENARIO_PASSWORD, SCENARIO_SSLMODE, and SCENARIO_CHECKS, the checks to
+// run; read by scripts/common.py, node/scenario.js and java/Scenario.java).
+// The default is trust as user sluice, without TLS, every check.
+type target struct {
+	port int
+	env  []string
+}
+
+// eachTarget runs a client's scenario twice, as parallel subtests: "trust"
+// with trustWant, and "scram-tls" with secureWant against a gateway that
+// requires TLS and SCRAM-SHA-256.
+func eachTarget(t *testing.T, trustWant, secureWant []string, run func(t *testing.T, tg target, want []string)) {
+	t.Run("trust", func(t *testing.T) {
+		t.Parallel()
+		s := startServer(t)
+		run(t, target{port: s.Port}, trustWant)
+	})
+	t.Run("scram-tls", func(t *testing.T) {
+		t.Parallel()
+		s := startSecureServer(t)
+		run(t, target{port: s.Port, env: []string{
+			"SCENARIO_USER=" + secureUser, "SCENARIO_PASSWORD=" + securePassword, "SCENARIO_SSLMODE=require",
+			"SCENARIO_CHECKS=" + strings.Join(secureWant, ","),
+		}}, secureWant)
+	})
+}
+
+func pythonScenario(t *testing.T, client, script string, want, secureWant []string) {
 	requireExecutable(t, systemPython, "Debian's python3")
 	t.Parallel()
-	s := startServer(t)
-	cmd := exec.Command(systemPython, "-B", filepath.Join("scripts", script), fmt.Sprint(s.Port), repoRoot)
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PGTZ=UTC", "SQLALCHEMY_SILENCE_UBER_WARNING=1")
-	runScenario(t, client, want, cmd)
+	eachTarget(t, want, secureWant, func(t *testing.T, tg target, want []string) {
+		cmd := exec.Command(systemPython, "-B", filepath.Join("scripts", script), fmt.Sprint(tg.port), repoRoot)
+		cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PGTZ=UTC", "SQLALCHEMY_SILENCE_UBER_WARNING=1")
+		cmd.Env = append(cmd.Env, tg.env...)
+		runScenario(t, client, want, cmd)
+	})
 }
 
 func TestPsycopg2(t *testing.T) {
-	pythonScenario(t, "psycopg2", "psycopg2_scenario.py", scenarioChecks)
+	pythonScenario(t, "psycopg2", "psycopg2_scenario.py", scenarioChecks, secureChecks)
 }
 
 func TestPsycopg3(t *testing.T) {
-	pythonScenario(t, "psycopg3", "psycopg3_scenario.py", scenarioChecks)
+	pythonScenario(t, "psycopg3", "psycopg3_scenario.py", append(scenarioChecks[:len(scenarioChecks):len(scenarioChecks)], "copy_binary"), secureChecks)
 }
 
 func TestAsyncpg(t *testing.T) {
-	pythonScenario(t, "asyncpg", "asyncpg_scenario.py", scenarioChecks)
+	pythonScenario(t, "asyncpg", "asyncpg_scenario.py", scenarioChecks, secureChecks)
 }
 
 func TestSQLAlchemy(t *testing.T) {
@@ -119,7 +156,7 @@ func TestSQLAlchemy(t *testing.T) {
 		"connect", "connect_session", "create_source", "create_view", "param_query", "pandas_read_sql",
 		"error_sqlstate", "cancel", "inspector", "get_schema_names", "get_table_names",
 		"get_view_names_materialized", "get_columns",
-	})
+	}, []string{"connect", "connect_session", "create_source", "param_query", "inspector", "get_schema_names", "wrong_password"})
 }
 
 func TestNodePostgres(t *testing.T) {
@@ -131,10 +168,11 @@ func TestNodePostgres(t *testing.T) {
 		t.Fatalf("node-postgres is missing (scripts/test.sh runs npm ci in internal/clients/node): %v", err)
 	}
 	t.Parallel()
-	s := startServer(t)
-	cmd := exec.Command(node, filepath.Join("node", "scenario.js"), fmt.Sprint(s.Port), repoRoot)
-	cmd.Env = append(os.Environ(), "PGTZ=UTC")
-	runScenario(t, "node-postgres", scenarioChecks, cmd)
+	eachTarget(t, scenarioChecks, secureChecks, func(t *testing.T, tg target, want []string) {
+		cmd := exec.Command(node, filepath.Join("node", "scenario.js"), fmt.Sprint(tg.port), repoRoot)
+		cmd.Env = append(append(os.Environ(), "PGTZ=UTC"), tg.env...)
+		runScenario(t, "node-postgres", want, cmd)
+	})
 }
 
 func TestPgJDBC(t *testing.T) {
@@ -154,12 +192,14 @@ func TestPgJDBC(t *testing.T) {
 	if out, err := exec.Command(javac, "-cp", pgjdbcJar, "-d", classes, filepath.Join("java", "Scenario.java")).CombinedOutput(); err != nil {
 		t.Fatalf("javac: %v\n%s", err, out)
 	}
-	s := startServer(t)
-	cmd := exec.Command(java, "-cp", classes+string(os.PathListSeparator)+pgjdbcJar, "Scenario", fmt.Sprint(s.Port), repoRoot)
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	runScenario(t, "pgjdbc", []string{
+	eachTarget(t, []string{
 		"connect", "connect_session", "create_source", "create_view", "list_schemas", "list_relations",
 		"describe_view", "param_query", "read_view", "error_sqlstate", "get_schemas", "get_tables",
 		"get_columns", "prepare_threshold", "fetch_size", "cancel",
-	}, cmd)
+	}, []string{"connect", "connect_session", "create_source", "list_schemas", "param_query", "get_schemas", "wrong_password"},
+		func(t *testing.T, tg target, want []string) {
+			cmd := exec.Command(java, "-cp", classes+string(os.PathListSeparator)+pgjdbcJar, "Scenario", fmt.Sprint(tg.port), repoRoot)
+			cmd.Env = append(append(os.Environ(), "TZ=UTC"), tg.env...)
+			runScenario(t, "pgjdbc", want, cmd)
+		})
 }

@@ -24,10 +24,11 @@ import (
 // layer's COPY encoder (text, csv or binary).
 //
 // COPY ... FROM STDIN streams the client's data into a temporary file in
-// the data directory's tmp (text format is rewritten to CSV on the way),
-// then loads it with one INSERT ... SELECT FROM read_csv(...): one
-// statement, so bad data (22P02) leaves the table unchanged. Memory stays
-// flat; disk holds one copy of the data until the statement ends.
+// the data directory's tmp (text and binary formats are rewritten to CSV on
+// the way: binary values are decoded by the OIDs the table's columns map
+// to), then loads it with one INSERT ... SELECT FROM read_csv(...): one
+// statement, so bad data (22P02, 22P04) leaves the table unchanged. Memory
+// stays flat; disk holds one copy of the data until the statement ends.
 
 // copyOptions validates a COPY statement's options.
 func copyOptions(st *sql.Copy) (pgcodec.CopyOptions, error) {
@@ -83,6 +84,14 @@ func copyOptions(st *sql.Copy) (pgcodec.CopyOptions, error) {
 	if opts.Header && format == pgcodec.CopyText {
 		return opts, pgerr.Unsupported("COPY HEADER is available only in CSV mode")
 	}
+	if format == pgcodec.CopyBinary {
+		for _, o := range st.Options {
+			switch o.Key {
+			case "delimiter", "null", "header", "quote", "escape":
+				return opts, pgerr.Syntax(o.Pos, "cannot specify %s in BINARY mode", strings.ToUpper(o.Key))
+			}
+		}
+	}
 	return opts, nil
 }
 
@@ -130,16 +139,14 @@ func (s *session) copy(ctx context.Context, st *sql.Copy, w wire.ResultWriter) (
 }
 
 func (s *session) copyIn(ctx context.Context, st *sql.Copy, opts pgcodec.CopyOptions, w wire.ResultWriter) (*cursor, error) {
-	if opts.Format == pgcodec.CopyBinary {
-		return nil, pgerr.Unsupported("COPY FROM STDIN in binary format is not supported; use text or csv")
-	}
 	table, cols := copyTarget(st)
 	s.beginRead()
 	rows, err := s.conn.Query(ctx, "SELECT "+cols+" FROM "+table+" LIMIT 0")
 	if err != nil {
 		return nil, err
 	}
-	n := len(rows.Columns())
+	columns := rows.Columns()
+	n := len(columns)
 	rows.Close()
 	r, err := w.CopyIn(n, opts.Format)
 	if err != nil {
@@ -151,9 +158,12 @@ func (s *session) copyIn(ctx context.Context, st *sql.Copy, opts pgcodec.CopyOpt
 	}
 	defer os.Remove(f.Name())
 	bw := bufio.NewWriterSize(f, 256<<10)
-	if opts.Format == pgcodec.CopyText {
+	switch opts.Format {
+	case pgcodec.CopyText:
 		err = textToCSV(bw, r, n, opts)
-	} else {
+	case pgcodec.CopyBinary:
+		err = binaryToCSV(bw, r, columns)
+	default:
 		_, err = io.Copy(bw, r)
 	}
 	if err == nil {
@@ -166,7 +176,7 @@ func (s *session) copyIn(ctx context.Context, st *sql.Copy, opts pgcodec.CopyOpt
 		return nil, err
 	}
 	csv := opts
-	if opts.Format == pgcodec.CopyText {
+	if opts.Format != pgcodec.CopyCSV {
 		csv = pgcodec.DefaultCopyOptions(pgcodec.CopyCSV)
 	}
 	types := make([]string, n)
@@ -233,6 +243,46 @@ func textToCSV(w *bufio.Writer, r io.Reader, ncols int, opts pgcodec.CopyOptions
 			}
 			return err
 		}
+	}
+}
+
+// binaryToCSV rewrites PostgreSQL's binary COPY format as CSV with every
+// non-NULL value quoted and NULL as an empty unquoted field. Each value is
+// decoded by the OID its column is sent with and written as text that
+// DuckDB casts to the column's type.
+func binaryToCSV(w *bufio.Writer, r io.Reader, cols []pgcodec.Column) error {
+	br := pgcodec.NewBinaryCopyReader(r, len(cols))
+	if err := br.ReadHeader(); err != nil {
+		return err
+	}
+	var text []byte
+	for {
+		fields, ok, err := br.Next()
+		if err != nil || !ok {
+			return err
+		}
+		for i, f := range fields {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if f == nil {
+				continue
+			}
+			if text, err = pgcodec.AppendCastText(text[:0], cols[i].OID, f); err != nil {
+				e := pgerr.As(err)
+				e.Detail = fmt.Sprintf("COPY line %d, column %s", br.Row(), cols[i].Name)
+				return e
+			}
+			w.WriteByte('"')
+			for _, c := range text {
+				if c == '"' {
+					w.WriteByte('"')
+				}
+				w.WriteByte(c)
+			}
+			w.WriteByte('"')
+		}
+		w.WriteByte('\n')
 	}
 }
 

@@ -121,10 +121,9 @@ func TestCopy(t *testing.T) {
 		t.Errorf("rows after failed COPY = %d, %v; want 4", n, err)
 	}
 
-	// pgx's high-level CopyFrom uses the binary format: refused with 0A000.
-	_, err = c.CopyFrom(ctx, pgx.Identifier{"ct"}, []string{"id"}, pgx.CopyFromRows([][]any{{9}}))
-	if code(err) != "0A000" {
-		t.Errorf("binary CopyFrom: %v, want 0A000", err)
+	// pgx's high-level CopyFrom uses the binary format (copy_binary_test.go).
+	if n, err := c.CopyFrom(ctx, pgx.Identifier{"ct"}, []string{"id"}, pgx.CopyFromRows([][]any{{9}})); err != nil || n != 1 {
+		t.Errorf("binary CopyFrom: %d, %v", n, err)
 	}
 	exec(t, c, "SELECT 1")
 }

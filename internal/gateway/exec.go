@@ -56,6 +56,12 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.set(ctx, st, w) // settings.go
 	case *sql.ShowSetting:
 		return s.show(ctx, st, w)
+	case *sql.CreateRole:
+		return s.createRole(ctx, st) // roles.go
+	case *sql.AlterRole:
+		return s.alterRole(ctx, st)
+	case *sql.DropRole:
+		return s.dropRole(ctx, st)
 	default:
 		return nil, pgerr.Unsupported("statement %T is not supported", st)
 	}

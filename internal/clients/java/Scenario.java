@@ -58,7 +58,21 @@ public class Scenario {
                 }
             }
         }
-        String url = "jdbc:postgresql://127.0.0.1:" + port + "/sluice?user=sluice&sslmode=disable&connectTimeout=10&prepareThreshold=5";
+        // How to connect (internal/clients sets these for the run over TLS
+        // with SCRAM): SCENARIO_USER, SCENARIO_PASSWORD, SCENARIO_SSLMODE,
+        // and SCENARIO_CHECKS, the checks to run (all if unset).
+        String user = Objects.requireNonNullElse(System.getenv("SCENARIO_USER"), "sluice");
+        String password = System.getenv("SCENARIO_PASSWORD");
+        String sslmode = System.getenv("SCENARIO_SSLMODE");
+        Set<String> only = new HashSet<>();
+        for (String c : Objects.requireNonNullElse(System.getenv("SCENARIO_CHECKS"), "").split(",")) {
+            if (!c.isEmpty()) only.add(c);
+        }
+        String ssl = sslmode == null ? "sslmode=disable" : "ssl=true&sslmode=" + sslmode;
+        String url = "jdbc:postgresql://127.0.0.1:" + port + "/sluice?" + ssl + "&connectTimeout=10&prepareThreshold=5";
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        if (password != null) props.setProperty("password", password);
 
         LinkedHashMap<String, Check> checks = new LinkedHashMap<>();
         checks.put("create_source", () -> {
@@ -158,6 +172,18 @@ public class Scenario {
             }
         });
 
+        if (password != null) {
+            checks.put("wrong_password", () -> {
+                Properties bad = new Properties();
+                bad.setProperty("user", user);
+                bad.setProperty("password", "wrong " + password);
+                try (Connection c = DriverManager.getConnection(url, bad)) {
+                    throw new AssertionError("connected with a wrong password");
+                } catch (SQLException e) {
+                    expect("28P01".equals(e.getSQLState()), "SQLState " + e.getSQLState() + ": " + e.getMessage());
+                }
+            });
+        }
         checks.put("cancel", () -> {
             long start = System.nanoTime();
             try (Statement st = conn.createStatement()) {
@@ -182,15 +208,16 @@ public class Scenario {
         // checks use; when the default fails, assumeMinServerVersion=10 sends
         // extra_float_digits as a startup parameter instead.
         boolean plain = check("connect", () -> {
-            conn = DriverManager.getConnection(url);
+            conn = DriverManager.getConnection(url, props);
             expect(scalar("SELECT 1") == 1, "SELECT 1");
         });
         String sessionURL = plain ? url : url + "&assumeMinServerVersion=10";
         boolean ok = check("connect_session", () -> {
-            if (conn == null) conn = DriverManager.getConnection(sessionURL);
+            if (conn == null) conn = DriverManager.getConnection(sessionURL, props);
             expect(scalar("SELECT 1") == 1, "SELECT 1");
         });
         for (Map.Entry<String, Check> e : checks.entrySet()) {
+            if (!only.isEmpty() && !only.contains(e.getKey())) continue;
             if (ok) check(e.getKey(), e.getValue());
             else System.out.println("FAIL " + e.getKey() + ": blocked by connect_session");
         }

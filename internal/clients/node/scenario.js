@@ -7,7 +7,19 @@ const { Client, Query } = require('pg')
 const port = Number(process.argv[2])
 const root = process.argv[3]
 const tripsGlob = path.join(root, 'testdata', 'trips', '*.csv')
-const cfg = { host: '127.0.0.1', port, user: 'sluice', database: 'sluice', connectionTimeoutMillis: 10000 }
+// How to connect (internal/clients sets these for the run over TLS with
+// SCRAM): SCENARIO_USER, SCENARIO_PASSWORD, SCENARIO_SSLMODE (require:
+// TLS without certificate verification, as libpq's sslmode=require), and
+// SCENARIO_CHECKS, the checks to run (all if unset).
+const env = process.env
+const only = (env.SCENARIO_CHECKS || '').split(',').filter((c) => c)
+const config = (password) => {
+  const c = { host: '127.0.0.1', port, user: env.SCENARIO_USER || 'sluice', database: 'sluice', connectionTimeoutMillis: 10000 }
+  if (password !== undefined) c.password = password
+  if (env.SCENARIO_SSLMODE === 'require') c.ssl = { rejectUnauthorized: false }
+  return c
+}
+const cfg = config(env.SCENARIO_PASSWORD)
 
 // The expected numbers come from the CSV files themselves.
 const dir = path.join(root, 'testdata', 'trips')
@@ -85,6 +97,18 @@ const checks = [
   }],
 ]
 
+if (env.SCENARIO_PASSWORD !== undefined) {
+  checks.push(['wrong_password', async () => {
+    const c = new Client(config('wrong ' + env.SCENARIO_PASSWORD))
+    c.on('error', () => {})
+    let err
+    try { await c.connect() } catch (e) { err = e }
+    await c.end().catch(() => {})
+    expect(err, 'connected with a wrong password')
+    expect(err.code === '28P01', `code ${err.code}: ${err.message}`)
+  }])
+}
+
 const line = (s) => process.stdout.write(s + '\n')
 const oneLine = (e) => `${e && e.code ? '[' + e.code + '] ' : ''}${e && e.message ? e.message : e}`.replace(/\n/g, ' | ')
 
@@ -97,10 +121,11 @@ async function main () {
     line('PASS connect')
   } catch (e) {
     line(`FAIL connect: ${oneLine(e)}`)
-    for (const [name] of checks) line(`FAIL ${name}: blocked by connect`)
+    for (const [name] of checks) if (only.length === 0 || only.includes(name)) line(`FAIL ${name}: blocked by connect`)
     return
   }
   for (const [name, fn] of checks) {
+    if (only.length > 0 && !only.includes(name)) continue
     try { await fn(); line(`PASS ${name}`) } catch (e) { line(`FAIL ${name}: ${oneLine(e)}`) }
   }
   await client.end().catch(() => {})

@@ -4,8 +4,8 @@ import time
 
 import asyncpg
 
-from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PORT, TOTAL,
-                    VIEW_COLUMNS, check, expect, run_checks)
+from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PASSWORD, PORT, SSLMODE,
+                    TOTAL, USER, VIEW_COLUMNS, check, expect, expect_bad_password, run_checks)
 
 loop = asyncio.new_event_loop()
 conn = None
@@ -15,9 +15,19 @@ def arun(coro):
     return loop.run_until_complete(coro)
 
 
+def open_conn(password=None):
+    kw = {"host": "127.0.0.1", "port": PORT, "user": USER, "database": "sluice", "timeout": 10}
+    password = PASSWORD if password is None else password
+    if password is not None:
+        kw["password"] = password
+    if SSLMODE:
+        kw["ssl"] = SSLMODE  # asyncpg takes libpq's sslmode names
+    return arun(asyncpg.connect(**kw))
+
+
 def connect():
     global conn
-    conn = arun(asyncpg.connect(host="127.0.0.1", port=PORT, user="sluice", database="sluice", timeout=10))
+    conn = open_conn()
     expect(arun(conn.fetchval("SELECT 1")) == 1, "SELECT 1")
 
 
@@ -66,6 +76,13 @@ def error_sqlstate():
     expect(arun(conn.fetchval("SELECT 1")) == 1, "connection unusable after the error")
 
 
+def wrong_password():
+    def connect_closed(pw):
+        c = open_conn(pw)
+        arun(c.close())
+    expect_bad_password(connect_closed)
+
+
 def cancel():
     # asyncpg cancels the running query (CancelRequest) when the timeout
     # expires and raises TimeoutError; the server's 57014 is consumed by
@@ -85,4 +102,4 @@ run_checks(("connect", connect), [("create_source", create_source), ("create_vie
             ("list_schemas", list_schemas), ("list_relations", list_relations),
             ("describe_view", describe_view), ("param_query", param_query),
             ("read_view", read_view), ("error_sqlstate", error_sqlstate),
-            ("cancel", cancel)])
+            ("cancel", cancel)] + ([("wrong_password", wrong_password)] if PASSWORD else []))

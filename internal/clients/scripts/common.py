@@ -8,6 +8,46 @@ import traceback
 
 PORT = int(sys.argv[1])
 ROOT = sys.argv[2]
+
+# How to connect (internal/clients sets these for the run over TLS with
+# SCRAM): the user, its password (None: trust), the sslmode (None: the
+# driver's default), and SCENARIO_CHECKS, the checks to run (all if unset).
+USER = os.environ.get("SCENARIO_USER", "sluice")
+PASSWORD = os.environ.get("SCENARIO_PASSWORD")
+SSLMODE = os.environ.get("SCENARIO_SSLMODE")
+ONLY = [c for c in os.environ.get("SCENARIO_CHECKS", "").split(",") if c]
+
+
+def conn_params(password=None):
+    """Keyword arguments for psycopg2 / psycopg 3 connect(): USER, and
+    password (default PASSWORD) and sslmode where set."""
+    kw = {"host": "127.0.0.1", "port": PORT, "user": USER, "dbname": "sluice", "connect_timeout": 10}
+    password = PASSWORD if password is None else password
+    if password is not None:
+        kw["password"] = password
+    if SSLMODE:
+        kw["sslmode"] = SSLMODE
+    return kw
+
+
+def expect_bad_password(connect, sqlstate_of=lambda e: getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)):
+    """Connects with a wrong password through connect(password) and checks
+    that the server refused it with 28P01. libpq-based drivers do not keep
+    the SQLSTATE of a failed connection, only the server's message; the
+    check then reads the message."""
+    try:
+        conn = connect("wrong " + (PASSWORD or ""))
+    except Exception as e:  # noqa: BLE001 - each driver raises its own class
+        code = sqlstate_of(e)
+        if code is not None:
+            expect(code == "28P01", "SQLSTATE %r: %s" % (code, e))
+        expect('password authentication failed for user "%s"' % USER in str(e), "message: %s" % e)
+        return
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001
+        pass
+    raise AssertionError("connected with a wrong password")
 TRIPS_GLOB = os.path.join(ROOT, "testdata", "trips", "*.csv")
 
 CREATE_SOURCE = (
@@ -58,7 +98,12 @@ def expect(cond, msg):
 
 def run_checks(first, rest):
     """Runs first (name, fn); when it passes, runs rest; otherwise reports
-    every check of rest as blocked by it."""
+    every check of rest as blocked by it. With SCENARIO_CHECKS, only the
+    checks it names run (first too, when any of rest does)."""
+    if ONLY:
+        rest = [c for c in rest if c[0] in ONLY]
+        if not rest and first[0] not in ONLY:
+            return
     if check(*first):
         for name, fn in rest:
             check(name, fn)

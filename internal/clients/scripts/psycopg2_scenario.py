@@ -5,15 +5,15 @@ import time
 import psycopg2
 import psycopg2.errors
 
-from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PORT, TOTAL,
-                    VIEW_COLUMNS, check, expect, run_checks)
+from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PASSWORD, TOTAL,
+                    VIEW_COLUMNS, check, conn_params, expect, expect_bad_password, run_checks)
 
 conn = None
 
 
 def connect():
     global conn
-    conn = psycopg2.connect(host="127.0.0.1", port=PORT, user="sluice", dbname="sluice", connect_timeout=10)
+    conn = psycopg2.connect(**conn_params())
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT 1")
@@ -71,6 +71,10 @@ def error_sqlstate():
     expect(q("SELECT 1") == [(1,)], "connection unusable after the error")
 
 
+def wrong_password():
+    expect_bad_password(lambda pw: psycopg2.connect(**conn_params(pw)))
+
+
 def cancel():
     t = threading.Timer(0.5, conn.cancel)
     t.start()
@@ -91,4 +95,4 @@ run_checks(("connect", connect), [("create_source", create_source), ("create_vie
             ("list_schemas", list_schemas), ("list_relations", list_relations),
             ("describe_view", describe_view), ("param_query", param_query),
             ("read_view", read_view), ("error_sqlstate", error_sqlstate),
-            ("cancel", cancel)])
+            ("cancel", cancel)] + ([("wrong_password", wrong_password)] if PASSWORD else []))

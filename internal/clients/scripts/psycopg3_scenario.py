@@ -4,16 +4,15 @@ import time
 
 import psycopg
 
-from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PORT, TOTAL,
-                    VIEW_COLUMNS, check, expect, run_checks)
+from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PASSWORD, TOTAL,
+                    VIEW_COLUMNS, check, conn_params, expect, expect_bad_password, run_checks)
 
 conn = None
 
 
 def connect():
     global conn
-    conn = psycopg.connect(host="127.0.0.1", port=PORT, user="sluice", dbname="sluice",
-                           connect_timeout=10, autocommit=True)
+    conn = psycopg.connect(**conn_params(), autocommit=True)
     expect(conn.execute("SELECT 1").fetchone() == (1,), "SELECT 1")
 
 
@@ -70,6 +69,31 @@ def error_sqlstate():
     expect(q("SELECT 1") == [(1,)], "connection unusable after the error")
 
 
+def copy_binary():
+    # COPY ... FROM STDIN (FORMAT BINARY): psycopg sends each value in the
+    # binary form of the type set_types names.
+    import datetime
+    import decimal
+    import uuid
+    q("CREATE TABLE copy_bin (id INTEGER, name TEXT, amount DECIMAL(10,2), ts TIMESTAMPTZ, u UUID, raw BLOB, ok BOOLEAN)")
+    rows = [
+        (1, "anvil", decimal.Decimal("19.99"), datetime.datetime(2024, 11, 14, 9, 30, tzinfo=datetime.timezone.utc),
+         uuid.UUID("12345678-9abc-def0-0123-456789abcdef"), b"\x00\x01\xff", True),
+        (2, None, None, None, None, None, None),
+    ]
+    with conn.cursor() as cur:
+        with cur.copy("COPY copy_bin FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "text", "numeric", "timestamptz", "uuid", "bytea", "bool"])
+            for r in rows:
+                copy.write_row(r)
+    got = q("SELECT id, name, amount, ts, u, raw, ok FROM copy_bin ORDER BY id")
+    expect(got == rows, "got %r" % (got,))
+
+
+def wrong_password():
+    expect_bad_password(lambda pw: psycopg.connect(**conn_params(pw)))
+
+
 def cancel():
     t = threading.Timer(0.5, conn.cancel)
     t.start()
@@ -90,4 +114,5 @@ run_checks(("connect", connect), [("create_source", create_source), ("create_vie
             ("list_schemas", list_schemas), ("list_relations", list_relations),
             ("describe_view", describe_view), ("param_query", param_query),
             ("read_view", read_view), ("error_sqlstate", error_sqlstate),
-            ("cancel", cancel)])
+            ("cancel", cancel), ("copy_binary", copy_binary)]
+           + ([("wrong_password", wrong_password)] if PASSWORD else []))

@@ -6,11 +6,21 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, PORT, TOTAL,
-                    VIEW_COLUMNS, check, expect, run_checks)
+from common import (CREATE_SOURCE, CREATE_VIEW, HARBOR, LONG_QUERY, ONLY, PASSWORD, PORT,
+                    SSLMODE, TOTAL, USER, VIEW_COLUMNS, check, expect, expect_bad_password,
+                    run_checks)
 
-engine = sa.create_engine("postgresql+psycopg2://sluice@127.0.0.1:%d/sluice" % PORT,
-                          connect_args={"connect_timeout": 10})
+
+def make_engine(password=None):
+    """The engine for USER (and PASSWORD, SSLMODE where set), as a URL."""
+    password = PASSWORD if password is None else password
+    url = sa.engine.URL.create("postgresql+psycopg2", username=USER, password=password,
+                               host="127.0.0.1", port=PORT, database="sluice",
+                               query={"sslmode": SSLMODE} if SSLMODE else {})
+    return sa.create_engine(url, connect_args={"connect_timeout": 10})
+
+
+engine = make_engine()
 insp = None
 
 
@@ -107,6 +117,13 @@ def cancel():
         expect(time.monotonic() - start < 20, "cancel took %.1fs" % (time.monotonic() - start))
 
 
+def wrong_password():
+    def connect_with(pw):
+        c = make_engine(pw).connect()
+        return c
+    expect_bad_password(connect_with, lambda e: getattr(getattr(e, "orig", None), "pgcode", None))
+
+
 if not check("connect", connect):
     # SQLAlchemy's first connect asks for pg_catalog.version() and SHOW
     # TRANSACTION ISOLATION LEVEL; when the gateway cannot answer them (the
@@ -129,6 +146,8 @@ run_checks(("connect_session", connect), [
     ("create_source", create_source), ("create_view", create_view),
     ("param_query", param_query), ("pandas_read_sql", pandas_read_sql),
     ("error_sqlstate", error_sqlstate), ("cancel", cancel)])
+if PASSWORD and (not ONLY or "wrong_password" in ONLY):
+    check("wrong_password", wrong_password)
 run_checks(("inspector", inspector), [
     ("get_schema_names", schema_names), ("get_table_names", table_names),
     ("get_view_names_materialized", view_names), ("get_columns", columns)])
