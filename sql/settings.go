@@ -18,9 +18,24 @@ type Set struct {
 // ShowSetting is SHOW name, SHOW TIME ZONE or SHOW TRANSACTION ISOLATION
 // LEVEL. SHOW of a word that is no setting (DuckDB's SHOW table) is the
 // gateway's to pass through.
+//
+// A SELECT of set_config(name, value, is_local) calls with constant
+// arguments (pg_dump empties search_path so) is a ShowSetting too, with the
+// calls in SetConfig and no Name: each call makes its setting, then the row
+// shows the new values, one column per call.
 type ShowSetting struct {
 	Span
-	Name string
+	Name      string
+	SetConfig []SetConfig
+}
+
+// SetConfig is one set_config(name, value, is_local) call.
+type SetConfig struct {
+	Name   string // folded to lower case
+	Value  string
+	Reset  bool // the value is NULL: the setting returns to its default
+	Local  bool // is_local: until the end of the transaction
+	Column string
 }
 
 // setting parses SET, RESET and SHOW of a setting.
@@ -32,6 +47,8 @@ func (p *parser) setting() (Statement, error) {
 		return p.set()
 	case p.atWords("reset"):
 		return p.reset()
+	case p.atWords("select"):
+		return p.selectSetConfig()
 	}
 	return p.showSetting()
 }
@@ -119,8 +136,13 @@ func (p *parser) reset() (Statement, error) {
 }
 
 // atShowSetting reports SHOW name (one word, possibly dotted), SHOW TIME
-// ZONE and SHOW TRANSACTION ISOLATION LEVEL.
+// ZONE and SHOW TRANSACTION ISOLATION LEVEL, and a SELECT that starts with a
+// set_config call.
 func (p *parser) atShowSetting() bool {
+	if p.atWords("select", "set_config") && isOp(p.peekAt(2), "(") ||
+		p.atWords("select", "pg_catalog") && isOp(p.peekAt(2), ".") && isWord(p.peekAt(3), "set_config") {
+		return true
+	}
 	if !p.atWords("show") {
 		return false
 	}
@@ -154,6 +176,93 @@ func (p *parser) showSetting() (Statement, error) {
 		st.Name = name
 	}
 	return st, p.expectEnd()
+}
+
+// selectSetConfig parses SELECT set_config(...) [[AS] alias] [, ...] where
+// each call's arguments are string literals (the value may be NULL) and
+// is_local a boolean constant. Any other SELECT fails, and is passed through.
+func (p *parser) selectSetConfig() (Statement, error) {
+	p.skip(1)
+	st := &ShowSetting{Span: p.span()}
+	for {
+		if p.acceptWords("pg_catalog") {
+			if err := p.expectOp("."); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.expectWords("set_config"); err != nil {
+			return nil, err
+		}
+		var c SetConfig
+		err := p.commaListN(3, func(k int) error {
+			t := p.next()
+			switch {
+			case k == 0 && t.kind == tokString:
+				c.Name = strings.ToLower(t.val)
+			case k == 1 && t.kind == tokString:
+				c.Value = t.val
+			case k == 1 && isWord(t, "null"):
+				c.Reset = true
+			case k == 2 && (isWord(t, "true") || isWord(t, "false")):
+				c.Local = t.val == "true"
+			case k == 2 && t.kind == tokString:
+				b, ok := boolText(t.val)
+				if !ok {
+					return p.syntaxError(t)
+				}
+				c.Local = b
+			default:
+				return p.syntaxError(t)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.Column = "set_config"
+		if p.acceptWords("as") || p.peek().kind == tokIdent && keywordOf(p.peek().val) == unreservedKeyword || p.peek().kind == tokQuotedIdent {
+			alias, err := p.label()
+			if err != nil {
+				return nil, err
+			}
+			c.Column = alias
+		}
+		st.SetConfig = append(st.SetConfig, c)
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return st, p.expectEnd()
+}
+
+// commaListN parses ( item, item, ... ) of exactly n items, calling item
+// with each one's index.
+func (p *parser) commaListN(n int, item func(k int) error) error {
+	if err := p.expectOp("("); err != nil {
+		return err
+	}
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			if err := p.expectOp(","); err != nil {
+				return err
+			}
+		}
+		if err := item(k); err != nil {
+			return err
+		}
+	}
+	return p.expectOp(")")
+}
+
+// boolText reads PostgreSQL's text forms of a boolean.
+func boolText(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "t", "true", "y", "yes", "on", "1":
+		return true, true
+	case "f", "false", "n", "no", "off", "0":
+		return false, true
+	}
+	return false, false
 }
 
 // settingName parses a setting's name: a word, or two joined by a dot

@@ -23,11 +23,31 @@ func TestSettings(t *testing.T) {
 		{"SHOW TRANSACTION ISOLATION LEVEL", &ShowSetting{Name: "transaction_isolation"}},
 		{"SHOW search_path", &ShowSetting{Name: "search_path"}},
 		{"SHOW TABLES", &ShowSetting{Name: "tables"}},
+		{"SELECT pg_catalog.set_config('search_path', '', false)", &ShowSetting{SetConfig: []SetConfig{{Name: "search_path", Column: "set_config"}}}},
+		{"select set_config('Application_Name', 'x', 'on') AS v, set_config('myapp.id', NULL, true) \"W\"", &ShowSetting{SetConfig: []SetConfig{
+			{Name: "application_name", Value: "x", Local: true, Column: "v"}, {Name: "myapp.id", Reset: true, Local: true, Column: "W"}}}},
 	} {
 		got := parseOne(t, tc.q)
 		reflect.ValueOf(tc.want).Elem().FieldByName("Span").Set(reflect.ValueOf(Span{tc.q, 0}))
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Parse(%q) = %#v, want %#v", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestSetConfigPassthrough: a SELECT that is not only set_config calls with
+// constant arguments is DuckDB's.
+func TestSetConfigPassthrough(t *testing.T) {
+	for _, q := range []string{
+		"SELECT set_config('a.b', $1, false)",
+		"SELECT set_config('a.b', 'x', false) FROM t",
+		"SELECT set_config('a.b', 'x', false), 1",
+		"SELECT set_config('a.b', 'x')",
+		"SELECT set_config('a.b', 'x', 'maybe')",
+		"SELECT set_config_x('a', 'b', false)",
+	} {
+		if st := parseOne(t, q); !reflect.DeepEqual(st, &Passthrough{Span{q, 0}}) {
+			t.Errorf("Parse(%q) = %#v, want a Passthrough", q, st)
 		}
 	}
 }

@@ -144,10 +144,7 @@ func TestBIQueries(t *testing.T) {
 
 // knownGaps are the queries Sluice cannot answer yet, by client name and
 // line, with the reason (docs/clients.md, "Catalog").
-var knownGaps = map[string]string{
-	"Grafana PostgreSQL datasource 83":  "current_setting() is a catalog lookup, which DuckDB refuses inside generate_series()",
-	"Grafana PostgreSQL datasource 123": "current_setting() is a catalog lookup, which DuckDB refuses inside generate_series()",
-}
+var knownGaps = map[string]string{}
 
 // runBIQuery runs q with the simple protocol and returns what is wrong
 // with its result: an error, missing columns, or no rows where rows are due.

@@ -8,8 +8,7 @@ import (
 // TestPsqlCatalog runs psql's describe commands against a gateway holding a
 // table, a view, a source and a materialized view, and checks key lines of
 // their output: they are answered by Sluice's pg_catalog relations.
-// (\l, \d name and \d+ name still need relations Sluice lacks: see the
-// Catalog section of docs/clients.md.)
+// TestPsqlDescribe compares whole outputs, \d name and \d+ name included.
 func TestPsqlCatalog(t *testing.T) {
 	psqlPath(t)
 	s := startServer(t, t.TempDir())
@@ -31,6 +30,14 @@ func TestPsqlCatalog(t *testing.T) {
 		{`\dv`, []string{"cat_v", "trips"}},
 		{`\dm`, []string{"cat_mv"}},
 		{`\l`, []string{"sluice", "UTF8"}},
+		{`\d cat_t`, []string{`Table "public.cat_t"`, "amount | double precision"}},
+		{`\d+ cat_v`, []string{`View "public.cat_v"`, "View definition:", "FROM cat_t"}},
+		{`\d+ cat_mv`, []string{`Materialized view "public.cat_mv"`, "GROUP BY day", "Access method: heap"}},
+		{`\d+ trips`, []string{`View "public.trips"`, "read_csv"}},
+		{`\d sluice.runs`, []string{`Table "sluice.runs"`, "run_id", "not null"}},
+		{`\dt+`, []string{"cat_t", "permanent"}},
+		{`\dm+`, []string{"cat_mv", "bytes"}},
+		{`\l+`, []string{"sluice", "pg_default"}},
 	}
 	for _, c := range cases {
 		t.Run(c.cmd, func(t *testing.T) {

@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	stdsql "database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sluice-db/sluice/sql"
 )
@@ -21,7 +23,7 @@ const overlaySchema = "pg_sluice"
 
 // overlaid is the set of pg_catalog names the overlay schema defines.
 var overlaid = func() map[string]bool {
-	m := map[string]bool{"pg_class": true, "pg_namespace": true, "pg_matviews": true, "pg_get_userbyid": true}
+	m := map[string]bool{"pg_class": true, "pg_namespace": true, "pg_matviews": true, "pg_get_userbyid": true, "pg_settings": true}
 	for _, n := range pgCatalogNames {
 		m[n] = true
 	}
@@ -37,8 +39,14 @@ var overlayDDL = append([]string{`CREATE SCHEMA IF NOT EXISTS pg_sluice`}, pgCat
 // pg_catalog.default, casts to OID alias types) is translated first.
 func resolveCatalogNames(stmt string) string {
 	stmt = sql.TranslateSyntax(stmt, castFuncs)
+	stmt = sql.RenameCalls(stmt, computedNameFuncs)
 	return sql.RequalifySchema(stmt, "pg_catalog", overlaySchema, overlaid)
 }
+
+// computedNameFuncs are functions whose overlay takes a constant name (so
+// that it works where DuckDB needs a constant, as in a table function's
+// arguments), and the variant a call with a computed name goes to.
+var computedNameFuncs = map[string]string{"current_setting": "pg_sluice.current_setting_of"}
 
 // castFuncs are the types DuckDB cannot define, which casts reach through a
 // function of the overlay schema: operand::regclass is pg_sluice.regclass(operand).
@@ -55,7 +63,26 @@ func installOverlays(ctx context.Context, db *stdsql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, stmt := range overlayDDL {
+	// DuckDB's settings, for current_setting(name, missing_ok): a list, so
+	// that the macro has no subquery (settingsDDL).
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT lower(name) FROM duckdb_settings() ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, sql.QuoteLiteral(n))
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	engineSettings := `CREATE OR REPLACE MACRO pg_sluice.engine_settings() AS [` + strings.Join(names, ", ") + `]::VARCHAR[]`
+	for _, stmt := range append([]string{overlayDDL[0], engineSettings}, overlayDDL[1:]...) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("%s: %w", firstLine(stmt), err)
 		}

@@ -1,5 +1,13 @@
 package gateway
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sluice-db/sluice/sql"
+)
+
 // The pg_catalog relations and functions that psql, drivers and BI tools
 // query on connect and while browsing, built over DuckDB's own catalog
 // (duckdb_columns(), duckdb_views(), duckdb_settings(), ...) and Sluice's
@@ -25,61 +33,143 @@ var pgCatalogNames = []string{
 	"array_to_string", "pg_policy", "pg_statistic_ext", "pg_publication", "pg_publication_rel",
 	"pg_publication_namespace", "pg_inherits", "pg_trigger", "pg_partitioned_table",
 	"pg_get_statisticsobjdef_columns", "pg_relation_is_publishable",
+	"pg_am", "pg_tablespace", "pg_rewrite", "pg_get_ruledef", "pg_size_pretty", "pg_table_size",
+	"pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "pg_database_size",
+	"pg_auth_members", "pg_parameter_acl", "array_remove", "pg_function_is_visible",
+	"pg_get_function_result", "pg_get_function_arguments", "pg_get_function_identity_arguments",
 }
 
-// pgTypes are the types in pg_type: (oid, typname, typlen, typcategory,
-// array type oid, typtype). Each gets an array type too.
-const pgTypes = `(VALUES
-	(16, 'bool', 1, 'B', 1000, 'b'), (17, 'bytea', -1, 'U', 1001, 'b'),
-	(18, 'char', 1, 'S', 1002, 'b'), (19, 'name', 64, 'S', 1003, 'b'),
-	(20, 'int8', 8, 'N', 1016, 'b'), (21, 'int2', 2, 'N', 1005, 'b'),
-	(23, 'int4', 4, 'N', 1007, 'b'), (24, 'regproc', 4, 'N', 1008, 'b'),
-	(25, 'text', -1, 'S', 1009, 'b'), (26, 'oid', 4, 'N', 1028, 'b'),
-	(114, 'json', -1, 'U', 199, 'b'), (700, 'float4', 4, 'N', 1021, 'b'),
-	(701, 'float8', 8, 'N', 1022, 'b'), (705, 'unknown', -2, 'X', 0, 'p'),
-	(1043, 'varchar', -1, 'S', 1015, 'b'), (1082, 'date', 4, 'D', 1182, 'b'),
-	(1083, 'time', 8, 'D', 1183, 'b'), (1114, 'timestamp', 8, 'D', 1115, 'b'),
-	(1184, 'timestamptz', 8, 'D', 1185, 'b'), (1186, 'interval', 16, 'T', 1187, 'b'),
-	(1266, 'timetz', 12, 'D', 1270, 'b'), (1700, 'numeric', -1, 'N', 1231, 'b'),
-	(2205, 'regclass', 4, 'N', 2210, 'b'), (2206, 'regtype', 4, 'N', 2211, 'b'),
-	(2950, 'uuid', 16, 'U', 2951, 'b'), (2249, 'record', -1, 'P', 2287, 'p'),
-	(2278, 'void', 4, 'P', 0, 'p')
-) t(oid, typname, typlen, typcategory, typarray, typtype)`
+// pgType is a row of pg_type; each gets an array type too (typarray).
+type pgType struct {
+	oid      int
+	name     string // typname
+	len      int
+	category string
+	array    int
+	typtype  string
+	sqlName  string // format_type's name, when it differs from typname
+}
+
+var pgTypeRows = []pgType{
+	{16, "bool", 1, "B", 1000, "b", "boolean"}, {17, "bytea", -1, "U", 1001, "b", ""},
+	{18, "char", 1, "S", 1002, "b", `"char"`}, {19, "name", 64, "S", 1003, "b", ""},
+	{20, "int8", 8, "N", 1016, "b", "bigint"}, {21, "int2", 2, "N", 1005, "b", "smallint"},
+	{23, "int4", 4, "N", 1007, "b", "integer"}, {24, "regproc", 4, "N", 1008, "b", ""},
+	{25, "text", -1, "S", 1009, "b", ""}, {26, "oid", 4, "N", 1028, "b", ""},
+	{114, "json", -1, "U", 199, "b", ""}, {700, "float4", 4, "N", 1021, "b", "real"},
+	{701, "float8", 8, "N", 1022, "b", "double precision"}, {705, "unknown", -2, "X", 0, "p", ""},
+	{1043, "varchar", -1, "S", 1015, "b", "character varying"}, {1082, "date", 4, "D", 1182, "b", ""},
+	{1083, "time", 8, "D", 1183, "b", "time without time zone"}, {1114, "timestamp", 8, "D", 1115, "b", "timestamp without time zone"},
+	{1184, "timestamptz", 8, "D", 1185, "b", "timestamp with time zone"}, {1186, "interval", 16, "T", 1187, "b", ""},
+	{1266, "timetz", 12, "D", 1270, "b", "time with time zone"}, {1700, "numeric", -1, "N", 1231, "b", ""},
+	{2205, "regclass", 4, "N", 2210, "b", ""}, {2206, "regtype", 4, "N", 2211, "b", ""},
+	{2950, "uuid", 16, "U", 2951, "b", ""}, {2249, "record", -1, "P", 2287, "p", ""},
+	{2278, "void", 4, "P", 0, "p", ""},
+}
+
+// pgTypes is pgTypeRows as a relation: (oid, typname, typlen, typcategory,
+// typarray, typtype).
+var pgTypes = func() string {
+	var b strings.Builder
+	b.WriteString("(VALUES ")
+	for i, t := range pgTypeRows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(%d, '%s', %d, '%s', %d, '%s')", t.oid, t.name, t.len, t.category, t.array, t.typtype)
+	}
+	b.WriteString(") t(oid, typname, typlen, typcategory, typarray, typtype)")
+	return b.String()
+}()
+
+// formatTypeNames is a CASE over a type OID giving format_type's name for
+// it and for its array type; a CASE rather than a lookup in pg_type, so that
+// format_type works anywhere (a subquery would capture its arguments' names).
+var formatTypeNames = func() string {
+	var b strings.Builder
+	b.WriteString("CASE id")
+	for _, t := range pgTypeRows {
+		name := t.sqlName
+		if name == "" {
+			name = t.name
+		}
+		fmt.Fprintf(&b, " WHEN %d THEN %s", t.oid, sql.QuoteLiteral(name))
+		if t.array != 0 {
+			fmt.Fprintf(&b, " WHEN %d THEN %s", t.array, sql.QuoteLiteral(name+"[]"))
+		}
+	}
+	b.WriteString(" ELSE '???' END")
+	return b.String()
+}()
 
 // pgCatalogDDL creates the relations and functions, in dependency order.
-var pgCatalogDDL = []string{
+var pgCatalogDDL = append([]string{
 	// Namespaces: DuckDB's schema OIDs, but public and pg_catalog keep the
-	// OIDs PostgreSQL gives them (clients hard-code 2200 and 11).
+	// OIDs PostgreSQL gives them (clients hard-code 2200 and 11). DuckDB's
+	// default schema main, where Sluice puts nothing, shows only when
+	// something is in it.
 	`CREATE OR REPLACE MACRO pg_sluice.nsp_oid(raw, name) AS
 		CASE name WHEN 'public' THEN 2200 WHEN 'pg_catalog' THEN 11 ELSE raw END`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_namespace AS
-		SELECT pg_sluice.nsp_oid(oid, schema_name) AS oid, schema_name AS nspname, 10 AS nspowner, NULL::VARCHAR AS nspacl,
+		SELECT pg_sluice.nsp_oid(oid, schema_name) AS oid, schema_name AS nspname, 10 AS nspowner, NULL::VARCHAR[] AS nspacl,
 			0::BIGINT AS xmin
 		FROM duckdb_schemas()
-		WHERE (database_name = 'warehouse' AND schema_name <> 'pg_sluice')
+		WHERE (database_name = 'warehouse' AND schema_name <> 'pg_sluice' AND (schema_name <> 'main' OR EXISTS (
+				SELECT 1 FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name = 'main'
+				UNION ALL SELECT 1 FROM duckdb_views() WHERE database_name = 'warehouse' AND schema_name = 'main' AND NOT internal
+				UNION ALL SELECT 1 FROM duckdb_sequences() WHERE database_name = 'warehouse' AND schema_name = 'main')))
 		   OR (database_name = 'system' AND schema_name IN ('pg_catalog', 'information_schema'))`,
 	// Materialized views and pipelines are DuckDB views over their files;
 	// both are materialized relations, reported as relkind 'm' as PostgreSQL
 	// does for materialized views (so psql's \dm lists them). The overlay
 	// schema is hidden.
+	// Tables and materialized relations report PostgreSQL's heap access
+	// method (pg_am below), as psql's \d+ expects of them.
 	`CREATE OR REPLACE VIEW pg_sluice.pg_class AS
 		SELECT c.* REPLACE (
 				CASE WHEN m.name IS NOT NULL THEN 'm' ELSE c.relkind END AS relkind,
 				pg_sluice.nsp_oid(c.relnamespace, s.schema_name) AS relnamespace,
-				10 AS relowner),
+				10 AS relowner,
+				CASE WHEN m.name IS NOT NULL OR c.relkind = 'r' THEN 2 ELSE 0 END AS relam,
+				CASE WHEN m.name IS NOT NULL OR c.relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident,
+				coalesce(m.populated, c.relispopulated) AS relispopulated,
+				0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl, NULL::VARCHAR[] AS reloptions,
+				NULL::VARCHAR AS relpartbound),
 			false AS relforcerowsecurity
 		FROM system.pg_catalog.pg_class c
 		LEFT JOIN (SELECT oid, schema_name FROM duckdb_schemas() WHERE database_name IN ('warehouse', 'system')) s ON s.oid = c.relnamespace
-		LEFT JOIN (SELECT schema, name FROM sluice.materialized_views UNION ALL SELECT schema, name FROM sluice.pipelines) m
+		LEFT JOIN (SELECT schema, name, version IS NOT NULL AS populated FROM sluice.materialized_views
+			UNION ALL SELECT schema, name, last_run IS NOT NULL FROM sluice.pipelines) m
 			ON m.schema = s.schema_name AND m.name = c.relname
 		WHERE s.schema_name IS DISTINCT FROM 'pg_sluice'`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_am AS
+		SELECT oid::BIGINT AS oid, amname, amhandler, amtype
+		FROM (VALUES (2, 'heap', 'heap_tableam_handler', 't'), (403, 'btree', 'bthandler', 'i'))
+			a(oid, amname, amhandler, amtype)`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_tablespace AS
+		SELECT oid::BIGINT AS oid, spcname, 10::BIGINT AS spcowner, NULL::VARCHAR[] AS spcacl, NULL::VARCHAR[] AS spcoptions
+		FROM (VALUES (1663, 'pg_default'), (1664, 'pg_global')) t(oid, spcname)`,
+	// The query a view, materialized view or pipeline is defined by: the
+	// catalog's text for materialized relations (their DuckDB views read
+	// files), the body of DuckDB's CREATE VIEW for views.
+	`CREATE OR REPLACE VIEW pg_sluice.view_queries AS
+		SELECT v.view_oid::BIGINT AS oid, v.schema_name AS schemaname, v.view_name AS viewname,
+			coalesce(m.query, regexp_replace(v.sql,
+				'^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?VIEW\s+.*?\s+AS\s+', '', 's')) AS query
+		FROM duckdb_views() v
+		LEFT JOIN (SELECT schema, name, query FROM sluice.materialized_views
+			UNION ALL SELECT schema, name, query FROM sluice.pipelines) m
+			ON m.schema = v.schema_name AND m.name = v.view_name
+		WHERE NOT v.internal AND v.database_name = 'warehouse'`,
+	// PostgreSQL's deparsed form starts with a space and ends with ';'.
+	`CREATE OR REPLACE MACRO pg_sluice.viewdef_text(q) AS ' ' || rtrim(trim(q), ';') || ';'`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_matviews AS
 		SELECT m.schema AS schemaname, m.name AS matviewname, 'sluice' AS matviewowner,
 			NULL::VARCHAR AS tablespace, false AS hasindexes, m.version IS NOT NULL AS ispopulated,
-			m.query AS definition
+			pg_sluice.viewdef_text(m.query) AS definition
 		FROM sluice.materialized_views m
 		UNION ALL
-		SELECT p.schema, p.name, 'sluice', NULL::VARCHAR, false, p.last_run IS NOT NULL, p.query
+		SELECT p.schema, p.name, 'sluice', NULL::VARCHAR, false, p.last_run IS NOT NULL, pg_sluice.viewdef_text(p.query)
 		FROM sluice.pipelines p`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_userbyid(id) AS 'sluice'`,
 
@@ -93,9 +183,9 @@ var pgCatalogDDL = []string{
 			(typname || 'in') AS typinput, (typname || 'out') AS typoutput, (100000 + oid)::BIGINT AS typreceive,
 			(typname || 'send') AS typsend, NULL::VARCHAR AS typmodin, NULL::VARCHAR AS typmodout, NULL::VARCHAR AS typanalyze,
 			CASE WHEN typlen = 8 THEN 'd' WHEN typlen IN (4, 12) THEN 'i' WHEN typlen = 2 THEN 's' ELSE 'c' END AS typalign,
-			CASE WHEN typlen > 0 THEN 'p' ELSE 'x' END AS typstorage, false AS typnotnull, 0::BIGINT AS typbasetype,
+			CASE WHEN typlen > 0 THEN 'p' WHEN typname = 'numeric' THEN 'm' ELSE 'x' END AS typstorage, false AS typnotnull, 0::BIGINT AS typbasetype,
 			-1 AS typtypmod, 0 AS typndims, CASE WHEN typcategory = 'S' THEN 100 ELSE 0 END::BIGINT AS typcollation,
-			NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR AS typacl
+			NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl
 		FROM ` + pgTypes + `
 		UNION ALL
 		SELECT typarray, '_' || typname, 11, 10, -1, false, 'b', 'A', false, true, ',', 0, 0, oid, 0,
@@ -107,9 +197,9 @@ var pgCatalogDDL = []string{
 			1::REAL AS procost, 0::REAL AS prorows, 0::BIGINT AS provariadic, 0::BIGINT AS prosupport, 'f' AS prokind,
 			false AS prosecdef, false AS proleakproof, true AS proisstrict, false AS proretset, 'i' AS provolatile,
 			's' AS proparallel, 1::SMALLINT AS pronargs, 0::SMALLINT AS pronargdefaults, rettype::BIGINT AS prorettype,
-			'2281' AS proargtypes, NULL::VARCHAR AS proallargtypes, NULL::VARCHAR AS proargmodes, NULL::VARCHAR AS proargnames,
+			'2281' AS proargtypes, NULL::BIGINT[] AS proallargtypes, NULL::VARCHAR[] AS proargmodes, NULL::VARCHAR[] AS proargnames,
 			NULL::VARCHAR AS proargdefaults, NULL::VARCHAR AS protrftypes, proname AS prosrc, NULL::VARCHAR AS probin,
-			NULL::VARCHAR AS prosqlbody, NULL::VARCHAR AS proconfig, NULL::VARCHAR AS proacl
+			NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl
 		FROM (SELECT (100000 + oid)::BIGINT AS oid, typname || 'recv' AS proname, oid AS rettype FROM ` + pgTypes + `
 			UNION ALL SELECT 2400, 'array_recv', 2277)`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_range AS
@@ -148,11 +238,21 @@ var pgCatalogDDL = []string{
 	`CREATE OR REPLACE VIEW pg_sluice.pg_partitioned_table AS
 		SELECT 0::BIGINT AS partrelid, 'r' AS partstrat, 0::SMALLINT AS partnatts
 		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_auth_members AS
+		SELECT 0::BIGINT AS oid, 0::BIGINT AS roleid, 0::BIGINT AS member, 0::BIGINT AS grantor, false AS admin_option
+		WHERE false`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_parameter_acl AS
+		SELECT 0::BIGINT AS oid, NULL::VARCHAR AS parname, NULL::VARCHAR[] AS paracl
+		WHERE false`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_statisticsobjdef_columns(oid) AS NULL::VARCHAR`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_relation_is_publishable(oid) AS false`,
 	// PostgreSQL's array_to_string, called qualified (pg_catalog.array_to_string).
 	`CREATE OR REPLACE MACRO pg_sluice.array_to_string(a, sep) AS
-		coalesce(list_aggr(list_transform(a, x -> CAST(x AS VARCHAR)), 'string_agg', sep), '')`,
+		CASE WHEN a IS NOT NULL THEN coalesce(list_aggr(list_transform(a, pgs_x -> CAST(pgs_x AS VARCHAR)), 'string_agg', sep), '') END`,
+	// PostgreSQL calls any function in FROM, a scalar one giving one row;
+	// DuckDB only table functions. string_to_array, which Grafana calls so,
+	// is a table function too (named by the alias: see sql.TranslateSyntax).
+	`CREATE OR REPLACE MACRO pg_sluice.string_to_array(s, d) AS TABLE SELECT string_to_array(s, d) AS string_to_array`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_extension AS
 		SELECT 13000::BIGINT AS oid, 'plpgsql' AS extname, 10::BIGINT AS extowner, 11::BIGINT AS extnamespace,
 			false AS extrelocatable, '1.0' AS extversion, NULL::VARCHAR AS extconfig, NULL::VARCHAR AS extcondition`,
@@ -184,8 +284,8 @@ var pgCatalogDDL = []string{
 			t.typbyval AS attbyval, t.typstorage AS attstorage, t.typalign AS attalign,
 			NOT c.is_nullable AS attnotnull, c.column_default IS NOT NULL AS atthasdef, false AS atthasmissing,
 			'' AS attidentity, '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount,
-			t.typcollation AS attcollation, '' AS attcompression, NULL::VARCHAR AS attacl, NULL::VARCHAR AS attoptions,
-			NULL::VARCHAR AS attfdwoptions, NULL::VARCHAR AS attmissingval
+			t.typcollation AS attcollation, '' AS attcompression, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions,
+			NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval
 		FROM duckdb_columns() c
 		LEFT JOIN pg_sluice.pg_type t ON t.oid = pg_sluice.sluice_type_oid(c.data_type)
 		WHERE c.database_name IN ('warehouse', 'system') AND c.schema_name <> 'pg_sluice'`,
@@ -198,16 +298,36 @@ var pgCatalogDDL = []string{
 
 	// Relation name -> OID, for the ::regclass cast (see sql.TranslateCasts):
 	// an OID stays itself, a name (optionally schema-qualified) is looked up.
-	`CREATE OR REPLACE MACRO pg_sluice.regclass(x) AS COALESCE(TRY_CAST(x AS BIGINT),
-		(SELECT min(c.oid) FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
-		 WHERE c.relname = x::VARCHAR OR (n.nspname || '.' || c.relname) = x::VARCHAR
-		    OR ('"' || n.nspname || '"."' || c.relname || '"') = x::VARCHAR))`,
-	`CREATE OR REPLACE MACRO pg_sluice.regtype(x) AS COALESCE(TRY_CAST(x AS BIGINT),
-		(SELECT min(oid) FROM pg_sluice.pg_type WHERE typname = x::VARCHAR))`,
-	`CREATE OR REPLACE MACRO pg_sluice.regnamespace(x) AS COALESCE(TRY_CAST(x AS BIGINT),
-		(SELECT min(oid) FROM pg_sluice.pg_namespace WHERE nspname = x::VARCHAR))`,
-	`CREATE OR REPLACE MACRO pg_sluice.regproc(x) AS COALESCE(TRY_CAST(x AS BIGINT),
-		(SELECT min(oid) FROM pg_sluice.pg_proc WHERE proname = x::VARCHAR))`,
+	// Lookups by a name: the candidates come from an uncorrelated subquery
+	// and are searched outside it, so that the argument (which may name a
+	// column of the caller's query, such as oid) is never captured by the
+	// subquery's own columns. lookup(entries, key) is the first value of
+	// entries, a struct of the lists k and v, whose k is key.
+	`CREATE OR REPLACE MACRO pg_sluice.lookup(entries, key) AS entries.v[list_position(entries.k, key)]`,
+	// Relation name -> OID, for the ::regclass cast (see sql.TranslateSyntax):
+	// an OID stays itself, a name (optionally schema-qualified) is looked up.
+	`CREATE OR REPLACE MACRO pg_sluice.regclass(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
+		(SELECT {'k': list(k ORDER BY pgs_n.nspname <> 'public', pgs_c.oid, k), 'v': list(pgs_c.oid ORDER BY pgs_n.nspname <> 'public', pgs_c.oid, k)}
+		 FROM pg_sluice.pg_class pgs_c JOIN pg_sluice.pg_namespace pgs_n ON pgs_n.oid = pgs_c.relnamespace,
+		 unnest([pgs_c.relname, pgs_n.nspname || '.' || pgs_c.relname, '"' || pgs_n.nspname || '"."' || pgs_c.relname || '"']) u(k)),
+		x::VARCHAR))`,
+	`CREATE OR REPLACE MACRO pg_sluice.regtype(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
+		(SELECT {'k': list(typname), 'v': list(oid)} FROM pg_sluice.pg_type), x::VARCHAR))`,
+	`CREATE OR REPLACE MACRO pg_sluice.regnamespace(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
+		(SELECT {'k': list(nspname), 'v': list(oid)} FROM pg_sluice.pg_namespace), x::VARCHAR))`,
+	`CREATE OR REPLACE MACRO pg_sluice.regproc(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
+		(SELECT {'k': list(proname), 'v': list(oid)} FROM pg_sluice.pg_proc), x::VARCHAR))`,
+
+	// Views' definitions (view_queries).
+	`CREATE OR REPLACE MACRO pg_sluice.viewdef_of(id) AS pg_sluice.viewdef_text(pg_sluice.lookup(
+			(SELECT {'k': list(oid), 'v': list(query)} FROM pg_sluice.view_queries), pg_sluice.regclass(id)))`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_viewdef(id) AS pg_sluice.viewdef_of(id),
+		(id, pretty) AS pg_sluice.viewdef_of(id)`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_rewrite AS
+		SELECT 0::BIGINT AS oid, NULL::VARCHAR AS rulename, 0::BIGINT AS ev_class, '1' AS ev_type, 'O' AS ev_enabled,
+			true AS is_instead, NULL::VARCHAR AS ev_qual, NULL::VARCHAR AS ev_action
+		WHERE false`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_ruledef(id) AS NULL::VARCHAR, (id, pretty) AS NULL::VARCHAR`,
 
 	// Comments: DuckDB's COMMENT ON, on relations, columns and schemas.
 	`CREATE OR REPLACE VIEW pg_sluice.pg_description AS
@@ -252,9 +372,6 @@ var pgCatalogDDL = []string{
 		(id, col, pretty) AS NULL::VARCHAR`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_partkeydef(id) AS NULL::VARCHAR`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_serial_sequence(tbl, col) AS NULL::VARCHAR`,
-	`CREATE OR REPLACE MACRO pg_sluice.pg_get_viewdef(id) AS
-		(SELECT min(sql) FROM duckdb_views() WHERE view_oid = pg_sluice.regclass(id)),
-		(id, pretty) AS (SELECT min(sql) FROM duckdb_views() WHERE view_oid = pg_sluice.regclass(id))`,
 
 	// The one database, and the one role.
 	`CREATE OR REPLACE VIEW pg_sluice.pg_database AS
@@ -274,25 +391,7 @@ var pgCatalogDDL = []string{
 			NULL::VARCHAR[] AS useconfig`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_encoding_to_char(e) AS CASE e WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END`,
 
-	// Settings: PostgreSQL's reported parameters, then DuckDB's own.
-	`CREATE OR REPLACE VIEW pg_sluice.pg_settings AS
-		SELECT name, setting, NULL::VARCHAR AS unit, 'Preset Options' AS category, name AS short_desc,
-			NULL::VARCHAR AS extra_desc, 'internal' AS context, 'string' AS vartype, 'default' AS source,
-			NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals,
-			setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline,
-			false AS pending_restart
-		FROM (VALUES ('server_version', '15.0'), ('server_version_num', '150000'),
-			('server_encoding', 'UTF8'), ('client_encoding', 'UTF8'), ('DateStyle', 'ISO, MDY'),
-			('integer_datetimes', 'on'), ('standard_conforming_strings', 'on'),
-			('transaction_isolation', 'serializable'), ('default_transaction_isolation', 'serializable'),
-			('max_identifier_length', '63'), ('lc_collate', 'C'), ('lc_ctype', 'C'),
-			('is_superuser', 'on'), ('block_size', '8192')) v(name, setting)
-		UNION ALL
-		SELECT name, value, NULL, 'DuckDB', description, NULL, 'user', lower(input_type), 'default',
-			NULL, NULL, NULL, value, value, NULL, NULL, false
-		FROM duckdb_settings()`,
-	`CREATE OR REPLACE MACRO pg_sluice.current_setting(n) AS
-		(SELECT min(setting) FROM pg_sluice.pg_settings WHERE lower(name) = lower(n))`,
+	// Settings: current_setting() and pg_settings (settingsDDL).
 	`CREATE OR REPLACE MACRO pg_sluice.version() AS 'PostgreSQL 15.0 (Sluice, DuckDB ' || system.main.version() || ')'`,
 
 	`CREATE OR REPLACE VIEW pg_sluice.pg_tables AS
@@ -301,16 +400,18 @@ var pgCatalogDDL = []string{
 		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p')`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_views AS
-		SELECT n.nspname AS schemaname, c.relname AS viewname, 'sluice' AS viewowner, v.sql AS definition
+		SELECT n.nspname AS schemaname, c.relname AS viewname, 'sluice' AS viewowner,
+			pg_sluice.viewdef_text(coalesce(q.query, v.sql)) AS definition
 		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_sluice.view_queries q ON q.oid = c.oid
 		LEFT JOIN duckdb_views() v ON v.view_oid = c.oid
 		WHERE c.relkind = 'v'`,
 
 	// Visibility and privileges: everything in a schema on the search path
 	// is visible; the one role holds every privilege.
-	`CREATE OR REPLACE MACRO pg_sluice.pg_table_is_visible(id) AS
-		(SELECT count(*) > 0 FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
-		 WHERE c.oid = id AND n.nspname IN ('public', 'pg_catalog'))`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_table_is_visible(id) AS list_contains(
+		(SELECT list(pgs_c.oid) FROM pg_sluice.pg_class pgs_c JOIN pg_sluice.pg_namespace pgs_n ON pgs_n.oid = pgs_c.relnamespace
+		 WHERE pgs_n.nspname IN ('public', 'pg_catalog')), id::BIGINT)`,
 	`CREATE OR REPLACE MACRO pg_sluice.current_schemas(implicit) AS
 		CASE WHEN implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END`,
 	`CREATE OR REPLACE MACRO pg_sluice.has_table_privilege(a, b) AS true, (a, b, c) AS true`,
@@ -321,11 +422,41 @@ var pgCatalogDDL = []string{
 	`CREATE OR REPLACE MACRO pg_sluice.has_function_privilege(a, b) AS true, (a, b, c) AS true`,
 	`CREATE OR REPLACE MACRO pg_sluice.has_sequence_privilege(a, b) AS true, (a, b, c) AS true`,
 
+	// Sizes: materialized relations know their files' bytes; a view has
+	// none; DuckDB does not tell a table's size (NULL).
+	`CREATE OR REPLACE VIEW pg_sluice.relation_sizes AS
+		SELECT c.oid, CASE WHEN m.bytes IS NOT NULL THEN m.bytes WHEN c.relkind = 'v' THEN 0 END::BIGINT AS bytes
+		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN (SELECT schema, name, bytes FROM sluice.materialized_views
+			UNION ALL SELECT schema, name, bytes FROM sluice.pipelines) m ON m.schema = n.nspname AND m.name = c.relname`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_table_size(id) AS
+		pg_sluice.lookup((SELECT {'k': list(oid), 'v': list(bytes)} FROM pg_sluice.relation_sizes), pg_sluice.regclass(id))`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_relation_size(id) AS pg_sluice.pg_table_size(id),
+		(id, fork) AS CASE WHEN fork = 'main' THEN pg_sluice.pg_table_size(id) ELSE 0 END`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_total_relation_size(id) AS pg_sluice.pg_table_size(id)`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_indexes_size(id) AS 0::BIGINT`,
+	// The database: DuckDB's file and the published files.
+	`CREATE OR REPLACE MACRO pg_sluice.pg_database_size(db) AS
+		(SELECT sum(used_blocks * block_size)::BIGINT FROM pragma_database_size() WHERE database_name = 'warehouse')
+		+ (SELECT coalesce(sum(bytes), 0)::BIGINT FROM pg_sluice.relation_sizes)`,
+	// PostgreSQL's rendering: bytes below 10 kB, then kB, MB, GB, TB and
+	// PB, each rounded half away from zero.
+	`CREATE OR REPLACE MACRO pg_sluice.half_rounded(x) AS (x + CASE WHEN x < 0 THEN -1 ELSE 1 END) // 2`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_size_pretty(sz) AS CASE
+		WHEN sz IS NULL THEN NULL
+		WHEN abs(sz) < 10240 THEN sz::BIGINT || ' bytes'
+		WHEN abs(sz::BIGINT >> 9) < 20479 THEN pg_sluice.half_rounded(sz::BIGINT >> 9) || ' kB'
+		WHEN abs(sz::BIGINT >> 19) < 20479 THEN pg_sluice.half_rounded(sz::BIGINT >> 19) || ' MB'
+		WHEN abs(sz::BIGINT >> 29) < 20479 THEN pg_sluice.half_rounded(sz::BIGINT >> 29) || ' GB'
+		WHEN abs(sz::BIGINT >> 39) < 20479 THEN pg_sluice.half_rounded(sz::BIGINT >> 39) || ' TB'
+		ELSE pg_sluice.half_rounded(sz::BIGINT >> 49) || ' PB' END`,
+
 	`CREATE OR REPLACE VIEW pg_sluice.pg_stat_user_tables AS
 		SELECT c.oid AS relid, n.nspname AS schemaname, c.relname, NULL::BIGINT AS n_live_tup, NULL::BIGINT AS n_dead_tup
 		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
 	// One-dimensional arrays: DuckDB lists are 1-based.
+	`CREATE OR REPLACE MACRO pg_sluice.array_remove(a, x) AS list_filter(a, pgs_y -> pgs_y IS DISTINCT FROM x)`,
 	`CREATE OR REPLACE MACRO pg_sluice.array_lower(a, d) AS CASE WHEN d = 1 AND len(a) > 0 THEN 1 END`,
 	`CREATE OR REPLACE MACRO pg_sluice.array_upper(a, d) AS CASE WHEN d = 1 AND len(a) > 0 THEN len(a) END`,
 
@@ -338,12 +469,89 @@ var pgCatalogDDL = []string{
 	`CREATE OR REPLACE MACRO pg_sluice.format_type(id, mod) AS CASE
 		WHEN id IS NULL THEN NULL
 		WHEN id = 1700 AND mod > 4 THEN 'numeric(' || ((mod - 4) // 65536) || ',' || ((mod - 4) % 65536) || ')'
-		ELSE (SELECT min(CASE typname
-			WHEN 'int8' THEN 'bigint' WHEN 'int4' THEN 'integer' WHEN 'int2' THEN 'smallint'
-			WHEN 'float8' THEN 'double precision' WHEN 'float4' THEN 'real' WHEN 'bool' THEN 'boolean'
-			WHEN 'varchar' THEN 'character varying' WHEN 'timestamp' THEN 'timestamp without time zone'
-			WHEN 'timestamptz' THEN 'timestamp with time zone' WHEN 'time' THEN 'time without time zone'
-			WHEN 'timetz' THEN 'time with time zone' WHEN 'char' THEN '"char"'
-			ELSE CASE WHEN typname LIKE '\_%' ESCAPE '\' THEN typname[2:] || '[]' ELSE typname END END)
-			FROM pg_sluice.pg_type WHERE oid = id) END`,
+		WHEN id = 1043 AND mod > 4 THEN 'character varying(' || (mod - 4) || ')'
+		ELSE ` + formatTypeNames + ` END`,
+	// Functions: pg_proc lists only the types' receive functions, each of
+	// one internal argument.
+	`CREATE OR REPLACE MACRO pg_sluice.pg_function_is_visible(id) AS true`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_function_result(id) AS
+		pg_sluice.format_type(pg_sluice.lookup((SELECT {'k': list(oid), 'v': list(prorettype)} FROM pg_sluice.pg_proc), id), NULL)`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_function_arguments(id) AS 'internal'`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_function_identity_arguments(id) AS 'internal'`,
+}, settingsDDL()...)
+
+// settingsDDL defines current_setting() and pg_settings over the session's
+// settings (settings.go): the DuckDB variable holding the values the session
+// changed, then PostgreSQL's defaults, then DuckDB's own settings. They are
+// expressions without subqueries, so that they work in a table function's
+// arguments too. pg_sluice.engine_settings() lists DuckDB's settings (see
+// installOverlays).
+func settingsDDL() []string {
+	names := make([]string, 0, len(pgSettings))
+	for n := range pgSettings {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var defaults, rows strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			defaults.WriteString(", ")
+			rows.WriteString(", ")
+		}
+		display := n
+		if r, ok := reported[n]; ok {
+			display = r
+		}
+		fmt.Fprintf(&defaults, "%s: %s", sql.QuoteLiteral(n), sql.QuoteLiteral(pgSettings[n]))
+		fmt.Fprintf(&rows, "(%s, %s)", sql.QuoteLiteral(display), sql.QuoteLiteral(pgSettings[n]))
+	}
+	session := "getvariable(" + sql.QuoteLiteral(settingsVariable) + ")"
+	return []string{
+		// The value the session keeps for n, or NULL.
+		`CREATE OR REPLACE MACRO pg_sluice.session_setting(n) AS
+			coalesce(` + session + `[lower(n)], (MAP {` + defaults.String() + `})[lower(n)])`,
+		// DuckDB's current_setting() needs a constant name it knows, even
+		// in a CASE branch not taken (names the session keeps become
+		// 'threads' there); it raises PostgreSQL's 42704 for a name nobody
+		// knows. When DuckDB checks the macro at its creation, n has no
+		// type and current_setting() refuses it; getvariable(n), bound
+		// first, has DuckDB postpone the check to the calls instead (and is
+		// false AND ..., never used).
+		`CREATE OR REPLACE MACRO pg_sluice.setting_value(n, missing_ok) AS CASE
+			WHEN getvariable(n) IS NOT NULL AND false THEN NULL
+			WHEN pg_sluice.session_setting(n) IS NOT NULL THEN pg_sluice.session_setting(n)
+			WHEN coalesce(missing_ok, false) AND NOT list_contains(pg_sluice.engine_settings(), lower(n)) THEN NULL
+			ELSE system.main.current_setting(CASE
+				WHEN pg_sluice.session_setting(n) IS NOT NULL
+					OR coalesce(missing_ok, false) AND NOT list_contains(pg_sluice.engine_settings(), lower(n)) THEN 'threads'
+				ELSE n END)::VARCHAR END`,
+		`CREATE OR REPLACE MACRO pg_sluice.current_setting(n) AS pg_sluice.setting_value(n, false),
+			(n, missing_ok) AS pg_sluice.setting_value(n, missing_ok)`,
+		// current_setting() of a computed name (a column, a parameter; see
+		// computedNameFuncs): DuckDB's settings are looked up; a name
+		// nobody knows is NULL.
+		`CREATE OR REPLACE MACRO pg_sluice.setting_of(n) AS coalesce(pg_sluice.session_setting(n),
+			pg_sluice.lookup((SELECT {'k': list(lower(name)), 'v': list(value)} FROM duckdb_settings()), lower(n)))`,
+		`CREATE OR REPLACE MACRO pg_sluice.current_setting_of(n) AS pg_sluice.setting_of(n),
+			(n, missing_ok) AS pg_sluice.setting_of(n)`,
+		`CREATE OR REPLACE VIEW pg_sluice.pg_settings AS
+		WITH kept AS (
+			SELECT name, setting, coalesce(` + session + `[lower(name)], setting) AS current
+			FROM (VALUES ` + rows.String() + `) v(name, setting)
+			UNION ALL
+			SELECT k, '', v FROM (SELECT unnest(map_keys(` + session + `)) AS k, unnest(map_values(` + session + `)) AS v)
+			WHERE (MAP {` + defaults.String() + `})[k] IS NULL)
+		SELECT name, current AS setting, NULL::VARCHAR AS unit, 'Preset Options' AS category, name AS short_desc,
+			NULL::VARCHAR AS extra_desc, 'user' AS context, 'string' AS vartype,
+			CASE WHEN ` + session + `[lower(name)] IS NULL THEN 'default' ELSE 'session' END AS source,
+			NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals,
+			setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline,
+			false AS pending_restart
+		FROM kept
+		UNION ALL
+		SELECT name, value, NULL, 'DuckDB', description, NULL, 'user', lower(input_type), 'default',
+			NULL, NULL, NULL, value, value, NULL, NULL, false
+		FROM duckdb_settings()
+		WHERE (MAP {` + defaults.String() + `})[lower(name)] IS NULL`,
+	}
 }
