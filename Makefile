@@ -11,7 +11,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 # Each benchmark iteration is a whole workload; -count gives the runs to take the median of.
 BENCHFLAGS ?= -benchtime 1x -count 5
 
-.PHONY: all build run test bench vet clean
+.PHONY: all build run test bench bench-pgbench vet clean
 
 all: build
 
@@ -28,8 +28,13 @@ vet:
 	$(GO) vet -tags $(TAGS) ./...
 
 # Benchmarks (see docs/benchmarks.md for the workloads and the recorded numbers).
+# bench runs W1-W6; bench-pgbench the pgbench comparison, one round of 12
+# configurations x 2 servers x SLUICE_BENCH_PGBENCH_SECONDS (60): about 25 minutes.
 bench:
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . $(BENCHFLAGS) -timeout 60m ./bench/...
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -skip Pgbench $(BENCHFLAGS) -timeout 60m ./bench/...
+
+bench-pgbench:
+	$(GO) test -tags $(TAGS) -run '^$$' -bench Pgbench -benchtime 1x -count 1 -timeout 60m ./bench/...
 
 clean:
 	rm -rf bin

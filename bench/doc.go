@@ -5,12 +5,14 @@
 // against a full recompute (W5) and a one-day backfill against a full
 // refresh (W6). Each workload runs Sluice and its reference side by side in
 // the same process, in alternating order, and TestMain prints the medians
-// and ratios at the end.
+// and ratios at the end. BenchmarkPgbench runs pgbench (SELECT 1 and
+// introspection scripts, testdata/pgbench) against the gateway and
+// PostgreSQL 15 in turn; make bench skips it, make bench-pgbench runs it.
 //
 // They are Benchmark functions built with -tags duckdb_arrow, so the normal
 // test suite never runs them:
 //
-//	go test -tags duckdb_arrow -run '^$' -bench . -benchtime 1x -count 5 -timeout 60m ./bench/
+//	go test -tags duckdb_arrow -run '^$' -bench . -skip Pgbench -benchtime 1x -count 5 -timeout 60m ./bench/
 //
 // Sizes come from the environment (defaults are the documented full sizes):
 //
@@ -26,6 +28,8 @@
 //	SLUICE_BENCH_BACKFILL_ROWS   W6 rows over 365 days (10,000,000)
 //	SLUICE_BENCH_MEMORY_LIMIT    DuckDB memory_limit of both sides (8GB)
 //	SLUICE_BENCH_PG_BIN          PostgreSQL binaries (/usr/lib/postgresql/15/bin)
+//	SLUICE_BENCH_PGBENCH_SECONDS pgbench -T of each run (60; not scaled)
+//	SLUICE_BENCH_PGBENCH         the pgbench binary (default: beside the server's, else on PATH)
 //	SLUICE_BENCH_GATEWAY_BIN     a prebuilt gateway binary (default: go build ./cmd/gateway)
 //
 // The gateway runs as its own process (the built binary), like PostgreSQL;
