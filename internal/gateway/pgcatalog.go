@@ -380,15 +380,20 @@ var pgCatalogDDL = append([]string{
 			0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace,
 			'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale,
 			NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl`,
+	// The built-in role, and the roles made with CREATE ROLE (sluice.roles).
 	`CREATE OR REPLACE VIEW pg_sluice.pg_roles AS
 		SELECT 'sluice' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole,
 			true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
 			'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, false AS rolbypassrls,
-			NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid`,
+			NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid
+		UNION ALL
+		SELECT name, true, true, true, false, login, false, -1, '********', NULL::TIMESTAMPTZ, true, NULL::VARCHAR[], oid
+		FROM sluice.roles`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_user AS
-		SELECT 'sluice' AS usename, 10::BIGINT AS usesysid, true AS usecreatedb, true AS usesuper,
-			false AS userepl, false AS usebypassrls, '********' AS passwd, NULL::TIMESTAMPTZ AS valuntil,
-			NULL::VARCHAR[] AS useconfig`,
+		SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper,
+			rolreplication AS userepl, rolbypassrls AS usebypassrls, rolpassword AS passwd,
+			rolvaliduntil AS valuntil, rolconfig AS useconfig
+		FROM pg_sluice.pg_roles WHERE rolcanlogin`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_encoding_to_char(e) AS CASE e WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END`,
 
 	// Settings: current_setting() and pg_settings (settingsDDL).

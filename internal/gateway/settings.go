@@ -46,6 +46,7 @@ var pgSettings = map[string]string{
 	"standard_conforming_strings":         "on",
 	"client_min_messages":                 "notice",
 	"bytea_output":                        "hex",
+	"password_encryption":                 "scram-sha-256",
 	"search_path":                         `"$user", public`,
 	"statement_timeout":                   "0",
 	"lock_timeout":                        "0",
