@@ -18,11 +18,19 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"github.com/sluice-db/sluice/connectors"
+	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/connectors/httpsource"
+	"github.com/sluice-db/sluice/connectors/kafka"
+	"github.com/sluice-db/sluice/connectors/postgres"
+	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/internal/gateway"
 	"github.com/sluice-db/sluice/wire"
 )
@@ -56,12 +64,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "sluice-gateway", versionString())
 		return exitOK
+	case "connectors":
+		fmt.Fprint(stdout, connectorDocs())
+		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway version")
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway connectors | gateway version")
 		newServeFlags(stdout).PrintDefaults()
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert or version)\n", cmd)
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert, connectors or version)\n", cmd)
 		return exitUsage
 	}
 }
@@ -140,11 +151,18 @@ func serve(args []string, stderr io.Writer) int {
 		RequireTLS:     cfg.RequireTLS,
 		Authenticator:  auth,
 		MaxConnections: cfg.MaxConnections,
+
+		Connectors:    newRegistry(),
+		ObjectStorage: objectStorage(cfg),
 	})
 	if err != nil {
 		l.Close()
 		logger.Error("cannot open the gateway", "data_dir", cfg.DataDir, "err", err)
 		return exitFailed
+	}
+	// Roles made with CREATE ROLE log in too, after the configured users.
+	if pa, ok := auth.(*wire.PasswordAuth); ok {
+		pa.UseRoles(g)
 	}
 	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString(),
 		"tls", tlsConfig != nil, "require_tls", cfg.RequireTLS, "auth", cfg.Auth, "users", len(cfg.Users), "max_connections", cfg.MaxConnections)
@@ -230,4 +248,36 @@ func (g *runGroup) run() error {
 		<-errs
 	}
 	return err
+}
+
+// objectStorage is the object store configuration, nil when no endpoint is
+// set; the cache defaults to DATA_DIR/cache.
+func objectStorage(cfg Config) *s3.Config {
+	if cfg.ObjectStorage.Endpoint == "" {
+		return nil
+	}
+	o := cfg.ObjectStorage
+	if o.CacheDir == "" {
+		o.CacheDir = filepath.Join(cfg.DataDir, "cache")
+	}
+	return &o
+}
+
+// newRegistry is the source connectors besides FILES, registered
+// explicitly: adding one is a line here.
+func newRegistry() *connectors.Registry {
+	return connectors.NewRegistry(kafka.Connector{}, postgres.Connector{}, httpsource.Connector{})
+}
+
+// connectorDocs is every connector's options as Markdown tables, the
+// reference part of docs/connectors.md (`gateway connectors` prints it).
+func connectorDocs() string {
+	var b strings.Builder
+	b.WriteString("### FILES\n\n" + files.Options.Markdown())
+	reg := newRegistry()
+	for _, name := range reg.Names() {
+		c, _ := reg.Lookup(name)
+		b.WriteString("\n### " + name + "\n\n" + c.Options().Markdown())
+	}
+	return b.String()
 }

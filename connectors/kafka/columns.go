@@ -291,8 +291,8 @@ const (
 
 // column appends the values of one value field to its builder.
 type column struct {
-	name  string
-	kind  colKind
+	name     string
+	kind     colKind
 	fromJSON bool // values come from JSON documents (json columns keep them raw)
 
 	i64   *array.Int64Builder
@@ -372,10 +372,13 @@ func (c *column) appendNull() {
 	}
 }
 
-func (c *column) appendNulls(n int) {
-	for range n {
-		c.appendNull()
+// appendValidValue is appendValue for v known to be valid UTF-8.
+func (c *column) appendValidValue(t valueType, v []byte) {
+	if c.kind == kString || c.kind == kJSON && t == vQuoted {
+		c.str.BinaryBuilder.Append(v)
+		return
 	}
+	c.appendValue(t, v)
 }
 
 // appendValue converts v (of type t) and appends it; a value the column
@@ -399,7 +402,10 @@ func (c *column) appendValue(t valueType, v []byte) {
 		}
 	case kFloat64:
 		if t == vNumber || t == vText {
-			if f, err := strconv.ParseFloat(bstr(bytes.TrimSpace(v)), 64); err == nil || isRangeErr(err) {
+			if t == vText {
+				v = bytes.TrimSpace(v)
+			}
+			if f, err := strconv.ParseFloat(bstr(v), 64); err == nil || isRangeErr(err) {
 				c.f64.Append(f)
 				return
 			}
@@ -437,7 +443,7 @@ func (c *column) appendValue(t valueType, v []byte) {
 		if t == vText {
 			if u, ok := normUUID(c.scratch[:0], v); ok {
 				c.scratch = u
-				c.str.Append(u)
+				c.str.BinaryBuilder.Append(u)
 				return
 			}
 		}
@@ -470,7 +476,7 @@ func (c *column) appendString(v []byte) {
 	if !utf8.Valid(v) {
 		v = bytes.ToValidUTF8(v, []byte("\uFFFD"))
 	}
-	c.str.Append(v)
+	c.str.BinaryBuilder.Append(v)
 }
 
 func isRangeErr(err error) bool {
@@ -490,8 +496,11 @@ func parseInt(t valueType, v []byte, lo, hi int64) (int64, bool) {
 	if n, ok := fastInt(v); ok {
 		return n, n >= lo && n <= hi
 	}
+	if n, err := strconv.ParseInt(bstr(v), 10, 64); err == nil {
+		return n, n >= lo && n <= hi
+	}
 	f, err := strconv.ParseFloat(bstr(v), 64)
-	if err != nil || f != math.Trunc(f) || f < float64(lo) || f >= -float64(lo) || f > float64(hi) {
+	if err != nil || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) || f >= 0x1p63 {
 		return 0, false
 	}
 	return int64(f), true

@@ -13,22 +13,42 @@ func ColumnName(name string) string {
 		return name
 	}
 	// The leading dotted identifier, then '(' right after it.
-	last, i := 0, 0
+	i := 0
 	for i < n {
-		j := i
-		for j < n && isIdentByte(name[j], j == i) {
+		j, ident := i, ""
+		if name[i] == '"' { // a quoted identifier: pg_sluice."version"()
 			j++
+			for j < n {
+				if name[j] == '"' {
+					if j+1 < n && name[j+1] == '"' {
+						ident += `"`
+						j += 2
+						continue
+					}
+					break
+				}
+				ident += string(name[j])
+				j++
+			}
+			if j >= n {
+				return name
+			}
+			j++ // the closing quote
+		} else {
+			for j < n && isIdentByte(name[j], j == i) {
+				j++
+			}
+			ident = name[i:j]
 		}
-		if j == i {
+		if j == i || ident == "" {
 			return name
 		}
 		if j < n && name[j] == '.' {
 			i = j + 1
-			last = i
 			continue
 		}
 		if j < n && name[j] == '(' && balanced(name[j:]) {
-			switch fn := name[last:j]; fn {
+			switch fn := ident; fn {
 			case "count_star":
 				return "count"
 			case "CAST", "TRY_CAST":

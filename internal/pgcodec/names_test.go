@@ -20,3 +20,15 @@ func TestColumnName(t *testing.T) {
 		}
 	}
 }
+
+func TestColumnNameQuoted(t *testing.T) {
+	for in, want := range map[string]string{
+		`pg_sluice."version"()`: "version",
+		`"weird""name"(x)`:     `weird"name`,
+		`"unterminated(`:       `"unterminated(`,
+	} {
+		if got := ColumnName(in); got != want {
+			t.Errorf("ColumnName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
