@@ -62,6 +62,17 @@ type Materializer struct {
 	mu        sync.Mutex
 	locks     map[int64]*sync.Mutex
 	onPublish []func(catalog.Ref)
+	onStart   []func(context.Context, catalog.Ref)
+}
+
+// OnRefreshStart registers fn to be called when a view's refresh starts,
+// before it reads its inputs (the scheduler notes the connector sources'
+// positions then, so that data arriving during the refresh triggers the
+// next ON CHANGE refresh).
+func (m *Materializer) OnRefreshStart(fn func(context.Context, catalog.Ref)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onStart = append(m.onStart, fn)
 }
 
 // OnPublish registers fn to be called after an object publishes a new
@@ -248,6 +259,12 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 	v, err := m.opts.Catalog.GetView(ctx, v.Ref)
 	if err != nil {
 		return nil, err
+	}
+	m.mu.Lock()
+	starts := append([]func(context.Context, catalog.Ref){}, m.onStart...)
+	m.mu.Unlock()
+	for _, fn := range starts {
+		fn(ctx, v.Ref)
 	}
 	// Attempts, retries and timeouts: retry.go.
 	return m.attempts(ctx, m.viewAttempt(v, progress, nil), trigger, progress)

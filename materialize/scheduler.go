@@ -68,6 +68,7 @@ func NewScheduler(opts SchedulerOptions) *Scheduler {
 	}
 	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[[2]catalog.Ref]int{}, latest: map[[2]catalog.Ref]string{}, wake: make(chan struct{}, 1)}
 	opts.Materializer.OnPublish(s.published)
+	opts.Materializer.OnRefreshStart(s.notePositions)
 	return s
 }
 
@@ -240,10 +241,48 @@ func (s *Scheduler) sourceChanged(ctx context.Context, obj, ref catalog.Ref, sin
 	return newer || (seen && prev != n)
 }
 
+// notePositions records, as a view's refresh starts, the latest position
+// of each connector source it reads: the refresh reads at least up to
+// there, so a later position means new data for the next ON CHANGE check.
+func (s *Scheduler) notePositions(ctx context.Context, ref catalog.Ref) {
+	sources := s.opts.Materializer.opts.Sources
+	if sources == nil {
+		return
+	}
+	lineage, err := s.opts.Catalog.Lineage(ctx)
+	if err != nil {
+		return
+	}
+	for _, d := range lineage {
+		if d.Object != ref || d.DependsOnKind != catalog.KindSource {
+			continue
+		}
+		src, err := s.opts.Catalog.GetSource(ctx, d.DependsOn)
+		if err != nil || src.Connector == "files" {
+			continue
+		}
+		cs, err := sources.Get(ctx, src.ID)
+		if err != nil {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		latest, err := cs.Latest(pctx)
+		cancel()
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		s.latest[[2]catalog.Ref{ref, d.DependsOn}] = string(latest)
+		s.mu.Unlock()
+	}
+}
+
 // connectorChanged asks a connector source for its latest position (Kafka's
 // high watermarks, the cursor's maximum, the document's ETag) and reports
-// whether it moved since obj's last poll; for a pipeline, the first poll
-// compares with the position its committed runs read up to.
+// whether it moved since obj's last poll or refresh (notePositions); for a
+// pipeline, the first poll compares with the position its committed runs
+// read up to, and a view not refreshed since the gateway started is owed
+// one refresh (data may have arrived while it was down).
 func (s *Scheduler) connectorChanged(ctx context.Context, obj, ref catalog.Ref, src catalog.Source) bool {
 	sources := s.opts.Materializer.opts.Sources
 	if sources == nil {
@@ -269,7 +308,7 @@ func (s *Scheduler) connectorChanged(ctx context.Context, obj, ref catalog.Ref, 
 	if !seen {
 		p, err := s.opts.Catalog.GetPipeline(ctx, obj)
 		if err != nil {
-			return false // a view: this poll is the baseline
+			return true // a view
 		}
 		positions, err := s.opts.Catalog.PipelinePositions(ctx, p.ID)
 		if err != nil {

@@ -184,3 +184,61 @@ func asPgError(err error, pe **pgconn.PgError) bool {
 	return true
 }
 
+
+// TestKafkaOnChange: a REFRESH ON CHANGE view over a Kafka source refreshes
+// when messages arrive (the scheduler polls the topic's latest offsets).
+func TestKafkaOnChange(t *testing.T) {
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "ticks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	addr := broker.ListenAddrs()[0]
+	prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("ticks"), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	produce := func(from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			if err := prod.ProduceSync(t.Context(), &kgo.Record{Value: []byte(fmt.Sprintf(`{"n": %d}`, i))}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(0, 10)
+	dataDir := t.TempDir()
+	p := testserver.Start(t, testserver.Options{
+		Bin: gatewayBin, Dir: repoRoot,
+		Args: func(port int) []string {
+			return []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dataDir, "--poll-interval", "100ms"}
+		},
+		Ready: pingReady(trustConnString),
+	})
+	s := &server{Process: p, DataDir: dataDir}
+	conn := s.Connect(t)
+	defer conn.Close(t.Context())
+	mustExec(t, conn, fmt.Sprintf(`CREATE SOURCE ticks FROM KAFKA WITH (brokers = '%s', topic = 'ticks')`, addr))
+	mustExec(t, conn, `CREATE MATERIALIZED VIEW tick_total REFRESH ON CHANGE AS SELECT count(*) AS n, sum(n) AS total FROM ticks`)
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := mustQueryText(t, conn, `SELECT n FROM tick_total`)
+			if len(got) == 1 && got[0][0] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("tick_total = %v, want n = %s within 30 s", got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wait("10")
+	produce(10, 5)
+	wait("15")
+	if got := mustQueryText(t, conn, `SELECT count(*) FROM sluice.runs WHERE object = 'tick_total' AND trigger = 'change' AND status = 'succeeded'`); got[0][0] == "0" {
+		t.Fatal("no refresh was triggered by a change")
+	}
+}
