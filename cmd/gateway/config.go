@@ -46,6 +46,8 @@ type Config struct {
 	Auth            string        `mapstructure:"auth"`
 	Users           []User        `mapstructure:"users"`
 	MaxConnections  int           `mapstructure:"max_connections"`
+	// SourceParallelism bounds the parts of one connector read in flight.
+	SourceParallelism int `mapstructure:"source_parallelism"`
 	// ObjectStorage configures s3:// sources and output locations; an
 	// empty endpoint means none.
 	ObjectStorage s3.Config `mapstructure:"object_storage"`
@@ -61,17 +63,18 @@ type User struct {
 
 // DefaultConfig is the embedded default: what `make run` starts with.
 var DefaultConfig = Config{
-	Listen:          "127.0.0.1:5433",
-	DataDir:         "./sluice-data",
-	LogFormat:       "text",
-	LogLevel:        "info",
-	MemoryLimit:     "",
-	Threads:         0,
-	TempDir:         "",
-	ShutdownTimeout: 30 * time.Second,
-	PollInterval:    time.Second,
-	Auth:            wire.AuthTrust,
-	MaxConnections:  100,
+	Listen:            "127.0.0.1:5433",
+	DataDir:           "./sluice-data",
+	LogFormat:         "text",
+	LogLevel:          "info",
+	MemoryLimit:       "",
+	Threads:           0,
+	TempDir:           "",
+	ShutdownTimeout:   30 * time.Second,
+	PollInterval:      time.Second,
+	Auth:              wire.AuthTrust,
+	MaxConnections:    100,
+	SourceParallelism: 8,
 }
 
 // configKey describes one configuration key.
@@ -97,6 +100,7 @@ var configKeys = []configKey{
 	{"auth", "authentication: trust (loopback clients only), scram-sha-256 or md5", false},
 	{"users", "users and their SCRAM verifiers (YAML file only)", true},
 	{"max_connections", "most concurrent client connections", false},
+	{"source_parallelism", "most parts of one connector read (Kafka partitions, PostgreSQL ranges) read at once", false},
 	{"object_storage.endpoint", "S3-compatible endpoint, host:port or http(s)://host:port (empty: no object storage)", false},
 	{"object_storage.region", "S3 signing region (empty: asked per bucket)", false},
 	{"object_storage.access_key", "S3 access key", false},
@@ -145,6 +149,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Bool(flagName("require_tls"), d.RequireTLS, usage("require_tls"))
 	fs.String(flagName("auth"), d.Auth, usage("auth"))
 	fs.Int(flagName("max_connections"), d.MaxConnections, usage("max_connections"))
+	fs.Int(flagName("source_parallelism"), d.SourceParallelism, usage("source_parallelism"))
 	o := d.ObjectStorage
 	fs.String(flagName("object_storage.endpoint"), o.Endpoint, usage("object_storage.endpoint"))
 	fs.String(flagName("object_storage.region"), o.Region, usage("object_storage.region"))
@@ -192,6 +197,7 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("require_tls", d.RequireTLS)
 	v.SetDefault("auth", d.Auth)
 	v.SetDefault("max_connections", d.MaxConnections)
+	v.SetDefault("source_parallelism", d.SourceParallelism)
 	v.SetDefault("object_storage.endpoint", "")
 	v.SetDefault("object_storage.secret_key", "")
 	v.SetDefault("object_storage.timeout", "0s")
@@ -319,6 +325,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval < 10*time.Millisecond {
 		return &ConfigError{Key: "poll_interval", Err: fmt.Errorf("must be at least 10ms, got %s", c.PollInterval)}
+	}
+	if c.SourceParallelism < 1 || c.SourceParallelism > 256 {
+		return &ConfigError{Key: "source_parallelism", Err: fmt.Errorf("must be between 1 and 256, got %d", c.SourceParallelism)}
 	}
 	if c.ShutdownTimeout < 0 {
 		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}

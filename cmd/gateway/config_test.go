@@ -148,7 +148,7 @@ users:
 			want := Config{
 				Listen: "127.0.0.1:7001", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
 				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second, PollInterval: time.Second,
-				Auth: "md5", MaxConnections: 50, Users: []User{{Name: "alice", Password: testVerifier}},
+				Auth: "md5", MaxConnections: 50, SourceParallelism: 8, Users: []User{{Name: "alice", Password: testVerifier}},
 			}
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {

@@ -152,8 +152,9 @@ func serve(args []string, stderr io.Writer) int {
 		Authenticator:  auth,
 		MaxConnections: cfg.MaxConnections,
 
-		Connectors:    newRegistry(),
-		ObjectStorage: objectStorage(cfg),
+		Connectors:        newRegistry(),
+		SourceParallelism: cfg.SourceParallelism,
+		ObjectStorage:     objectStorage(cfg),
 	})
 	if err != nil {
 		l.Close()

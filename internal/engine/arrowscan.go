@@ -96,8 +96,13 @@ func scanTypeInfo(t arrow.DataType) (duckdb.TypeInfo, error) {
 }
 
 // RegisterScan registers the table function name(VARCHAR × nargs) in the
-// database; bind resolves each call.
-func (db *DB) RegisterScan(ctx context.Context, name string, nargs int, bind ScanBinder) error {
+// database; bind resolves each call. Each execution reads at most
+// maxThreads parts at once (0 = 8): the bound on a scan's memory is that
+// many batches in flight.
+func (db *DB) RegisterScan(ctx context.Context, name string, nargs, maxThreads int, bind ScanBinder) error {
+	if maxThreads <= 0 {
+		maxThreads = 8
+	}
 	c, err := db.sqlDB.Conn(ctx)
 	if err != nil {
 		return Translate(err)
@@ -123,14 +128,14 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs int, bind Sca
 			if err != nil {
 				return nil, err
 			}
-			return newScan(src)
+			return newScan(src, maxThreads)
 		},
 	}
 	return duckdb.RegisterTableUDF(c, name, f)
 }
 
 // scan is a bound call of the table function. DuckDB reads it with up
-// to MaxScanThreads threads; Init starts each execution.
+// to maxThreads threads; Init starts each execution.
 //
 // Reads do not see the statement's context (duckdb-go does not pass it to
 // the scan callbacks): a cancelled statement interrupts DuckDB, which stops
@@ -138,10 +143,11 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs int, bind Sca
 // connector bounds its own network calls with timeouts, and an abandoned
 // reader is closed when collected.
 type scan struct {
-	src   ScanSource
-	infos []duckdb.ColumnInfo
-	mu    sync.Mutex
-	exec  *execution
+	src        ScanSource
+	maxThreads int
+	infos      []duckdb.ColumnInfo
+	mu         sync.Mutex
+	exec       *execution
 }
 
 // execution is one run of a bound scan: its plan, made by the first thread
@@ -155,11 +161,8 @@ type execution struct {
 	next   atomic.Int64
 }
 
-// MaxScanThreads bounds the parts read at once per scan.
-var MaxScanThreads = 8
-
-func newScan(src ScanSource) (*scan, error) {
-	s := &scan{src: src}
+func newScan(src ScanSource, maxThreads int) (*scan, error) {
+	s := &scan{src: src, maxThreads: maxThreads}
 	for _, f := range src.Schema().Fields() {
 		ti, err := scanTypeInfo(f.Type)
 		if err != nil {
@@ -182,7 +185,7 @@ func (s *scan) Init() duckdb.ParallelTableSourceInfo {
 	}
 	s.exec = e
 	s.mu.Unlock()
-	return duckdb.ParallelTableSourceInfo{MaxThreads: MaxScanThreads}
+	return duckdb.ParallelTableSourceInfo{MaxThreads: s.maxThreads}
 }
 
 // reader is one thread's state: the part it reads and the batch it is

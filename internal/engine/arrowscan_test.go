@@ -86,7 +86,7 @@ func TestScanFunction(t *testing.T) {
 		parts: 5, rows: 10_000, batch: 3000,
 	}
 	var bound atomic.Int64
-	err := db.RegisterScan(ctx, "test_scan", 1, func(_ context.Context, args []string) (ScanSource, error) {
+	err := db.RegisterScan(ctx, "test_scan", 1, 4, func(_ context.Context, args []string) (ScanSource, error) {
 		if args[0] != "mem" {
 			return nil, errors.New("no source " + args[0])
 		}

@@ -48,6 +48,9 @@ type Options struct {
 	// Connectors are the source connectors besides FILES (built in
 	// cmd/gateway); nil = none.
 	Connectors *connectors.Registry
+	// SourceParallelism bounds the splits of one connector-source read
+	// that are read at once (Kafka partitions, PostgreSQL ranges); 0 = 8.
+	SourceParallelism int
 	// ObjectStorage configures s3:// sources and output locations; nil =
 	// none.
 	ObjectStorage *s3.Config

@@ -13,7 +13,7 @@ import (
 // registerScan gives DuckDB the table function connector sources' views
 // call (materialize.ScanFunction), bound to the open sources.
 func (g *Gateway) registerScan(ctx context.Context) error {
-	return g.db.RegisterScan(ctx, materialize.ScanFunction, 3, func(ctx context.Context, args []string) (engine.ScanSource, error) {
+	return g.db.RegisterScan(ctx, materialize.ScanFunction, 3, g.opts.SourceParallelism, func(ctx context.Context, args []string) (engine.ScanSource, error) {
 		src, from, to, err := g.sources.Bind(ctx, args)
 		if err != nil {
 			return nil, err
