@@ -142,6 +142,30 @@ var pgCatalogDDL = append([]string{
 			UNION ALL SELECT schema, name, last_run IS NOT NULL FROM sluice.pipelines) m
 			ON m.schema = s.schema_name AND m.name = c.relname
 		WHERE s.schema_name IS DISTINCT FROM 'pg_sluice'`,
+	// The rows of pg_class JOIN pg_namespace, with only the columns name
+	// lookups need (oid, relname, relnamespace, nspname, and DuckDB's
+	// relkind, before materialized relations become 'm'): the same
+	// relations as system.pg_catalog.pg_class, read from DuckDB's catalog
+	// functions without the columns that view computes for every row, and
+	// the namespaces pg_namespace lists (a relation in main makes main
+	// listed).
+	`CREATE OR REPLACE VIEW pg_sluice.relations AS
+		SELECT r.oid::BIGINT AS oid, r.relname, pg_sluice.nsp_oid(s.oid, s.schema_name) AS relnamespace,
+			s.schema_name AS nspname, r.relkind
+		FROM (SELECT table_oid AS oid, schema_oid, table_name AS relname, 'r' AS relkind FROM duckdb_tables()
+			UNION ALL SELECT view_oid, schema_oid, view_name, 'v' FROM duckdb_views()
+			UNION ALL SELECT sequence_oid, schema_oid, sequence_name, 'S' FROM duckdb_sequences()
+			UNION ALL SELECT index_oid, schema_oid, index_name, 'i' FROM duckdb_indexes()) r
+		JOIN duckdb_schemas() s ON s.oid = r.schema_oid
+		WHERE (s.database_name = 'warehouse' AND s.schema_name <> 'pg_sluice')
+		   OR (s.database_name = 'system' AND s.schema_name IN ('pg_catalog', 'information_schema'))`,
+	// The names ::regclass accepts for each relation: relname, nspname.relname
+	// and "nspname"."relname" (pgs_-prefixed, so that a macro's argument is
+	// never captured by these columns).
+	`CREATE OR REPLACE VIEW pg_sluice.relation_keys AS
+		SELECT unnest([relname, nspname || '.' || relname, '"' || nspname || '"."' || relname || '"']) AS pgs_key,
+			oid AS pgs_oid, nspname AS pgs_nspname
+		FROM pg_sluice.relations`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_am AS
 		SELECT oid::BIGINT AS oid, amname, amhandler, amtype
 		FROM (VALUES (2, 'heap', 'heap_tableam_handler', 't'), (403, 'btree', 'bthandler', 'i'))
@@ -306,11 +330,14 @@ var pgCatalogDDL = append([]string{
 	`CREATE OR REPLACE MACRO pg_sluice.lookup(entries, key) AS entries.v[list_position(entries.k, key)]`,
 	// Relation name -> OID, for the ::regclass cast (see sql.TranslateSyntax):
 	// an OID stays itself, a name (optionally schema-qualified) is looked up.
-	`CREATE OR REPLACE MACRO pg_sluice.regclass(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
-		(SELECT {'k': list(k ORDER BY pgs_n.nspname <> 'public', pgs_c.oid, k), 'v': list(pgs_c.oid ORDER BY pgs_n.nspname <> 'public', pgs_c.oid, k)}
-		 FROM pg_sluice.pg_class pgs_c JOIN pg_sluice.pg_namespace pgs_n ON pgs_n.oid = pgs_c.relnamespace,
-		 unnest([pgs_c.relname, pgs_n.nspname || '.' || pgs_c.relname, '"' || pgs_n.nspname || '"."' || pgs_c.relname || '"']) u(k)),
-		x::VARCHAR))`,
+	// A name matching several relations is the one in public, then the
+	// lowest OID. The subquery reads relation_keys, whose pgs_ columns no
+	// argument names, so that an argument naming a column of the caller's
+	// query is a correlation, never captured; a constant name is a filter
+	// on the keys.
+	`CREATE OR REPLACE MACRO pg_sluice.regclass(x) AS COALESCE(TRY_CAST(x AS BIGINT),
+		(SELECT arg_min(pgs_k.pgs_oid, (pgs_k.pgs_nspname <> 'public', pgs_k.pgs_oid))
+		 FROM pg_sluice.relation_keys pgs_k WHERE pgs_k.pgs_key = x::VARCHAR))`,
 	`CREATE OR REPLACE MACRO pg_sluice.regtype(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
 		(SELECT {'k': list(typname), 'v': list(oid)} FROM pg_sluice.pg_type), x::VARCHAR))`,
 	`CREATE OR REPLACE MACRO pg_sluice.regnamespace(x) AS COALESCE(TRY_CAST(x AS BIGINT), pg_sluice.lookup(
@@ -330,16 +357,22 @@ var pgCatalogDDL = append([]string{
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_ruledef(id) AS NULL::VARCHAR, (id, pretty) AS NULL::VARCHAR`,
 
 	// Comments: DuckDB's COMMENT ON, on relations, columns and schemas.
+	// The catalogs' OIDs (regclass('pg_class') and regclass('pg_namespace'))
+	// are looked up once, in one scan, not per branch.
 	`CREATE OR REPLACE VIEW pg_sluice.pg_description AS
-		SELECT table_oid::BIGINT AS objoid, pg_sluice.regclass('pg_class') AS classoid, 0 AS objsubid, comment AS description
-		FROM duckdb_tables() WHERE comment IS NOT NULL AND comment <> ''
-		UNION ALL
-		SELECT view_oid, pg_sluice.regclass('pg_class'), 0, comment FROM duckdb_views() WHERE comment IS NOT NULL AND comment <> ''
-		UNION ALL
-		SELECT table_oid, pg_sluice.regclass('pg_class'), column_index, comment FROM duckdb_columns() WHERE comment IS NOT NULL AND comment <> ''
-		UNION ALL
-		SELECT pg_sluice.nsp_oid(oid, schema_name), pg_sluice.regclass('pg_namespace'), 0, comment FROM duckdb_schemas()
-		WHERE comment IS NOT NULL AND comment <> ''`,
+		SELECT d.objoid, CASE WHEN d.nsp THEN k.nsp ELSE k.cls END AS classoid, d.objsubid, d.description
+		FROM (SELECT table_oid::BIGINT AS objoid, false AS nsp, 0 AS objsubid, comment AS description
+			FROM duckdb_tables() WHERE comment IS NOT NULL AND comment <> ''
+			UNION ALL
+			SELECT view_oid, false, 0, comment FROM duckdb_views() WHERE comment IS NOT NULL AND comment <> ''
+			UNION ALL
+			SELECT table_oid, false, column_index, comment FROM duckdb_columns() WHERE comment IS NOT NULL AND comment <> ''
+			UNION ALL
+			SELECT pg_sluice.nsp_oid(oid, schema_name), true, 0, comment FROM duckdb_schemas()
+			WHERE comment IS NOT NULL AND comment <> '') d,
+		(SELECT arg_min(pgs_oid, (pgs_nspname <> 'public', pgs_oid)) FILTER (WHERE pgs_key = 'pg_class') AS cls,
+			arg_min(pgs_oid, (pgs_nspname <> 'public', pgs_oid)) FILTER (WHERE pgs_key = 'pg_namespace') AS nsp
+		 FROM pg_sluice.relation_keys WHERE pgs_key IN ('pg_class', 'pg_namespace')) k`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_shdescription AS
 		SELECT 0::BIGINT AS objoid, 0::BIGINT AS classoid, NULL::VARCHAR AS description WHERE false`,
 	`CREATE OR REPLACE MACRO pg_sluice.obj_description(id) AS
@@ -415,8 +448,7 @@ var pgCatalogDDL = append([]string{
 	// Visibility and privileges: everything in a schema on the search path
 	// is visible; the one role holds every privilege.
 	`CREATE OR REPLACE MACRO pg_sluice.pg_table_is_visible(id) AS list_contains(
-		(SELECT list(pgs_c.oid) FROM pg_sluice.pg_class pgs_c JOIN pg_sluice.pg_namespace pgs_n ON pgs_n.oid = pgs_c.relnamespace
-		 WHERE pgs_n.nspname IN ('public', 'pg_catalog')), id::BIGINT)`,
+		(SELECT list(pgs_r.oid) FROM pg_sluice.relations pgs_r WHERE pgs_r.nspname IN ('public', 'pg_catalog')), id::BIGINT)`,
 	`CREATE OR REPLACE MACRO pg_sluice.current_schemas(implicit) AS
 		CASE WHEN implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END`,
 	`CREATE OR REPLACE MACRO pg_sluice.has_table_privilege(a, b) AS true, (a, b, c) AS true`,
@@ -456,10 +488,13 @@ var pgCatalogDDL = append([]string{
 		WHEN abs(sz::BIGINT >> 39) < 20479 THEN pg_sluice.half_rounded(sz::BIGINT >> 39) || ' TB'
 		ELSE pg_sluice.half_rounded(sz::BIGINT >> 49) || ' PB' END`,
 
+	// Tables and materialized relations (relkind 'r' and 'm' in pg_class).
 	`CREATE OR REPLACE VIEW pg_sluice.pg_stat_user_tables AS
-		SELECT c.oid AS relid, n.nspname AS schemaname, c.relname, NULL::BIGINT AS n_live_tup, NULL::BIGINT AS n_dead_tup
-		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+		SELECT r.oid AS relid, r.nspname AS schemaname, r.relname, NULL::BIGINT AS n_live_tup, NULL::BIGINT AS n_dead_tup
+		FROM pg_sluice.relations r
+		LEFT JOIN (SELECT schema, name FROM sluice.materialized_views UNION SELECT schema, name FROM sluice.pipelines) m
+			ON m.schema = r.nspname AND m.name = r.relname
+		WHERE r.nspname NOT IN ('pg_catalog', 'information_schema') AND (r.relkind = 'r' OR m.name IS NOT NULL)`,
 	// One-dimensional arrays: DuckDB lists are 1-based.
 	`CREATE OR REPLACE MACRO pg_sluice.array_remove(a, x) AS list_filter(a, pgs_y -> pgs_y IS DISTINCT FROM x)`,
 	`CREATE OR REPLACE MACRO pg_sluice.array_lower(a, d) AS CASE WHEN d = 1 AND len(a) > 0 THEN 1 END`,
