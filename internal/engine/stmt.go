@@ -17,12 +17,15 @@ import (
 
 // Stmt is a prepared statement on a Conn.
 type Stmt struct {
-	c      *Conn
-	ps     mapping.PreparedStatement
-	query  string
-	params []uint32
-	cols   []pgcodec.Column
-	closed bool
+	c         *Conn
+	ps        mapping.PreparedStatement
+	query     string
+	kind      mapping.StatementType
+	described bool
+	params    []uint32
+	cols      []pgcodec.Column
+	rows      *Rows // the last rows Run returned
+	closed    bool
 }
 
 // Prepare prepares one statement (the last, if query holds several; the
@@ -32,14 +35,18 @@ func (c *Conn) Prepare(ctx context.Context, query string) (*Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stmt{c: c, ps: ps, query: query}
-	s.describe()
-	return s, nil
+	return &Stmt{c: c, ps: ps, query: query, kind: mapping.PreparedStatementType(ps)}, nil
 }
 
 // describe maps parameter and result types through the same Arrow schema
 // conversion execution uses, so Describe agrees with the executed result.
+// It runs when they are first asked for: a statement that is only run
+// never needs them.
 func (s *Stmt) describe() {
+	if s.described || s.closed {
+		return
+	}
+	s.described = true
 	var opts arrowmapping.ArrowOptions
 	arrowmapping.ConnectionGetArrowOptions(s.c.conn, &opts)
 	defer arrowmapping.DestroyArrowOptions(&opts)
@@ -105,18 +112,36 @@ func returnsRows(ps mapping.PreparedStatement) bool {
 }
 
 // NumParams returns the number of parameters.
-func (s *Stmt) NumParams() int { return len(s.params) }
+func (s *Stmt) NumParams() int {
+	s.describe()
+	return len(s.params)
+}
 
 // ParamOIDs returns the parameter types DuckDB inferred; unknown ones are
 // text (25).
-func (s *Stmt) ParamOIDs() []uint32 { return s.params }
+func (s *Stmt) ParamOIDs() []uint32 {
+	s.describe()
+	return s.params
+}
 
 // Columns describes the result columns (Type nil), nil when the statement
 // returns no rows.
-func (s *Stmt) Columns() []pgcodec.Column { return s.cols }
+func (s *Stmt) Columns() []pgcodec.Column {
+	s.describe()
+	return s.cols
+}
 
 // ReturnsRows reports whether the statement returns rows.
-func (s *Stmt) ReturnsRows() bool { return s.cols != nil }
+func (s *Stmt) ReturnsRows() bool { return s.Columns() != nil }
+
+// IsQuery reports whether DuckDB prepared a query (its SELECT type: SELECT,
+// VALUES, WITH ... SELECT, FROM ..., SHOW, DESCRIBE, SUMMARIZE) that
+// returns rows. Preparing one changed nothing (unless the prepared text
+// held several statements: the ones before the last ran), so the statement
+// can be kept and run again in place of preparing its text anew.
+func (s *Stmt) IsQuery() bool {
+	return !s.closed && s.kind == mapping.StatementTypeSelect && mapping.PreparedStatementColumnCount(s.ps) > 0
+}
 
 // Run executes the statement with args. Rows it returns must be closed
 // before the next statement runs on the Conn (running one closes them).
@@ -128,7 +153,11 @@ func (s *Stmt) Run(ctx context.Context, args ...any) (*Result, error) {
 		return nil, errClosed
 	}
 	s.c.closeActive()
-	return s.c.execute(ctx, &s.ps, s.query, args, true, false)
+	res, err := s.c.execute(ctx, &s.ps, s.query, args, true, false)
+	if err == nil {
+		s.rows = res.Rows
+	}
+	return res, err
 }
 
 // Close releases the statement.
@@ -137,10 +166,12 @@ func (s *Stmt) Close() error {
 		return nil
 	}
 	s.closed = true
-	if a := s.c.active; a != nil && a.ps == nil {
+	if a := s.c.active; a != nil && a == s.rows {
 		// Rows of this statement may still stream; they need the statement.
+		// Other statements' rows do not: they stay open.
 		s.c.closeActive()
 	}
+	s.rows = nil
 	mapping.DestroyPrepare(&s.ps)
 	return nil
 }

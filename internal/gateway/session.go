@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgerrcode"
@@ -36,7 +37,7 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		conn.Close()
 		return nil, engine.Translate(err)
 	}
-	s := &session{g: g, conn: conn, user: info.User, tx: txIdle}
+	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize)}
 	s.initSettings(info.Params)
 	return s, nil
 }
@@ -63,12 +64,18 @@ type session struct {
 	settings         map[string]string // PostgreSQL-only and custom settings (settings.go)
 	statementTimeout time.Duration
 	idleTimeout      time.Duration
+
+	// Kept plans of queries (plancache.go), and what says they are stale.
+	plans     *planCache
+	epoch     uint64 // moved by statements that may change how SQL binds
+	txRebinds bool   // the open transaction block ran such a statement
 }
 
 func (s *session) TxStatus() byte { return s.tx }
 
 func (s *session) Close() error {
 	s.endRead()
+	s.plans.close()
 	return s.conn.Close()
 }
 
@@ -86,21 +93,36 @@ func (s *session) endRead() {
 	}
 }
 
-// SimpleQuery runs each statement of a simple-protocol query in turn.
+// SimpleQuery runs each statement of a simple-protocol query in turn. A
+// query of one statement that may be kept runs through the session's kept
+// plans; one that was kept needs no parsing (plancache.go).
 func (s *session) SimpleQuery(ctx context.Context, query string, w wire.ResultWriter) error {
-	stmts, err := sql.Parse(query)
-	if err != nil {
-		return err
-	}
-	if len(stmts) == 0 {
-		return w.EmptyQuery()
+	kept := s.plans.take(planKey{query: query})
+	var stmts []sql.Statement
+	if kept != nil {
+		stmts = []sql.Statement{kept.stmt}
+	} else {
+		var err error
+		if stmts, err = sql.Parse(query); err != nil {
+			return err
+		}
+		if len(stmts) == 0 {
+			return w.EmptyQuery()
+		}
 	}
 	for _, st := range stmts {
 		sctx, cancel := s.withTimeout(ctx)
-		c, err := s.start(sctx, st, nil, nil, w)
-		if err == nil {
-			_, err = c.send(w, 0)
-			c.close()
+		var err error
+		if kept != nil || len(stmts) == 1 && plannable(query, st) {
+			err = s.simplePlan(sctx, query, st, kept, w)
+		} else {
+			var c *cursor
+			c, err = s.start(sctx, st, nil, nil, w)
+			s.ran(st)
+			if err == nil {
+				_, err = c.send(w, 0)
+				c.close()
+			}
 		}
 		err = timedOut(sctx, err)
 		cancel()
@@ -130,8 +152,23 @@ func (s *session) failed(err error, query string, st sql.Statement) error {
 
 func runeCount(s string) int { return len([]rune(s)) }
 
-// Prepare implements the extended protocol's Parse.
+// Prepare implements the extended protocol's Parse. A query kept with the
+// same text and parameter types is taken from the session's kept plans
+// (plancache.go), unless it is stale or a transaction block failed (where
+// Parse answers what preparing answers).
 func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32) (wire.Statement, error) {
+	key := newPlanKey(query, paramOIDs)
+	if kept := s.plans.take(key); kept != nil {
+		switch {
+		case s.tx == txFailed:
+			s.plans.put(kept)
+		case kept.gen == s.planGen():
+			return &statement{s: s, query: query, stmt: kept.stmt, prep: kept.prep, text: kept.text, gen: kept.gen,
+				params: declared(kept.prep.ParamOIDs(), paramOIDs), cols: kept.prep.Columns(), key: key, kept: true}, nil
+		default:
+			kept.close()
+		}
+	}
 	stmts, err := sql.Parse(query)
 	if err != nil {
 		return nil, err
@@ -143,16 +180,24 @@ func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 	default:
 		return nil, pgerr.New(pgerrcode.SyntaxError, "cannot insert multiple commands into a prepared statement")
 	}
-	p := &statement{s: s, query: query, stmt: stmts[0]}
+	p := &statement{s: s, query: query, stmt: stmts[0], key: key}
 	if err := p.prepare(ctx); err != nil {
 		return nil, err
 	}
-	for i, oid := range paramOIDs {
-		if oid != 0 && i < len(p.params) {
-			p.params[i] = oid
+	p.params = declared(p.params, paramOIDs)
+	return p, nil
+}
+
+// declared returns the parameter types DuckDB inferred with the ones Parse
+// declared (non-zero) in their place.
+func declared(inferred, decl []uint32) []uint32 {
+	params := slices.Clone(inferred)
+	for i, oid := range decl {
+		if oid != 0 && i < len(params) {
+			params[i] = oid
 		}
 	}
-	return p, nil
+	return params
 }
 
 // prepare (re)prepares the statement's SQL in DuckDB, if it runs SQL.
@@ -168,23 +213,26 @@ func (p *statement) prepare(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	p.gen = p.s.g.cat.Generation()
+	gen := p.s.planGen()
 	prep, err := p.s.conn.Prepare(ctx, text)
 	if err != nil {
 		return p.s.failed(err, p.query, p.stmt)
 	}
-	p.prep = prep
+	p.prep, p.text, p.gen, p.suspect = prep, text, gen, false
+	p.kept = plannable(p.query, p.stmt) && prep.IsQuery()
 	p.params = prep.ParamOIDs()
 	p.cols = prep.Columns()
 	return nil
 }
 
 // refresh prepares the statement again when the catalog changed since it
-// was prepared: DuckDB would otherwise run the plan of a view's old
-// definition (a materialized view's previous version). As in PostgreSQL, a
-// plan whose result columns changed is refused with 0A000.
+// was prepared, or anything else that may change how it binds (planGen):
+// DuckDB would otherwise run the plan of a view's old definition (a
+// materialized view's previous version). A kept query whose run failed is
+// prepared again too. As in PostgreSQL, a plan whose result columns changed
+// is refused with 0A000, until one with the old columns can be prepared.
 func (p *statement) refresh(ctx context.Context) error {
-	if p.prep == nil || p.gen == p.s.g.cat.Generation() {
+	if p.prep == nil || !p.suspect && p.gen == p.s.planGen() {
 		return nil
 	}
 	old, oldCols, oldParams := p.prep, p.cols, p.params
@@ -194,7 +242,8 @@ func (p *statement) refresh(ctx context.Context) error {
 	old.Close()
 	if !sameColumns(oldCols, p.cols) || len(oldParams) != len(p.params) {
 		p.cols, p.params = oldCols, oldParams
-		return pgerr.Unsupported("cached plan must not change result type")
+		p.suspect = true
+		return p.s.failed(pgerr.Unsupported("cached plan must not change result type"), p.query, p.stmt)
 	}
 	p.params = oldParams // keep the types the client was told
 	return nil
@@ -218,19 +267,47 @@ type statement struct {
 	query  string
 	stmt   sql.Statement // nil for an empty query
 	prep   *engine.Stmt  // DuckDB's prepared statement, when the statement runs SQL
-	gen    uint64        // catalog generation prep was prepared at
+	text   string        // the SQL prep was prepared from
+	gen    planGen       // the state prep was prepared in
 	params []uint32
 	cols   []pgcodec.Column
+
+	key     planKey // the statement's plan's key in the session's kept plans
+	kept    bool    // prep is a query the session may keep (plancache.go)
+	suspect bool    // a run of the kept query failed: prepare again, never keep
+	portals int     // open portals of the statement
+	closed  bool
 }
 
 func (p *statement) ParamOIDs() []uint32       { return p.params }
 func (p *statement) Columns() []pgcodec.Column { return p.cols }
 
+// Close releases the prepared statement once no portal of it is open: a
+// suspended portal keeps its rows.
 func (p *statement) Close() error {
-	if p.prep != nil {
-		return p.prep.Close()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if p.portals == 0 {
+		p.release()
 	}
 	return nil
+}
+
+// release gives the prepared statement to the session's kept plans when it
+// is a query they may keep, else back to DuckDB.
+func (p *statement) release() {
+	prep := p.prep
+	if prep == nil {
+		return
+	}
+	p.prep = nil
+	if p.kept && !p.suspect {
+		p.s.plans.put(&plan{key: p.key, stmt: p.stmt, text: p.text, prep: prep, gen: p.gen})
+		return
+	}
+	prep.Close()
 }
 
 func (p *statement) Bind(ctx context.Context, formats []int16, params [][]byte) (wire.Portal, error) {
@@ -254,6 +331,7 @@ func (p *statement) Bind(ctx context.Context, formats []int16, params [][]byte) 
 		}
 		args[i] = v
 	}
+	p.portals++
 	return &portal{st: p, args: args}, nil
 }
 
@@ -270,6 +348,7 @@ type portal struct {
 	// while that Execute runs.
 	runCtx    context.Context
 	runCancel context.CancelFunc
+	closed    bool
 }
 
 func (pt *portal) Columns() []pgcodec.Column { return pt.st.cols }
@@ -291,18 +370,18 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 	}
 	defer context.AfterFunc(ctx, pt.runCancel)()
 	if pt.cur == nil {
-		if err := pt.st.refresh(ctx); err != nil {
-			return false, err
-		}
-		c, err := s.start(pt.runCtx, pt.st.stmt, pt.st.prep, pt.args, w)
+		c, err := pt.start(ctx, w)
 		if err != nil {
-			return false, s.failed(err, pt.st.query, pt.st.stmt)
+			return false, err
 		}
 		pt.cur = c
 	}
 	suspended, err = pt.cur.send(w, maxRows)
 	if err != nil {
 		pt.cur.close()
+		if pt.st.kept {
+			pt.st.suspect = true
+		}
 		if ctx.Err() != nil && pt.runCtx.Err() != nil {
 			err = ctx.Err() // interrupted by this Execute's cancel or timeout
 		}
@@ -314,12 +393,52 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 	return suspended, nil
 }
 
+// start starts the portal's statement; its errors are final (failed).
+func (pt *portal) start(ctx context.Context, w wire.ResultWriter) (*cursor, error) {
+	st, s := pt.st, pt.st.s
+	if !st.kept {
+		if err := st.refresh(ctx); err != nil {
+			return nil, err
+		}
+		c, err := s.start(pt.runCtx, st.stmt, st.prep, pt.args, w)
+		s.ran(st.stmt)
+		if err != nil {
+			return nil, s.failed(err, st.query, st.stmt)
+		}
+		return c, nil
+	}
+	// A kept query: as start would, refused in a failed transaction block
+	// (before DuckDB is asked to prepare it again there); the reader ticket
+	// before the generation (plancache.go); run without rewriting its text
+	// again.
+	if s.tx == txFailed {
+		return nil, s.failed(errInFailedTransaction(), st.query, st.stmt)
+	}
+	s.beginRead()
+	if err := st.refresh(ctx); err != nil {
+		return nil, err
+	}
+	c, err := s.runPlan(pt.runCtx, st.text, st.prep, pt.args, w)
+	if err != nil {
+		st.suspect = true
+		return nil, s.failed(err, st.query, st.stmt)
+	}
+	return c, nil
+}
+
 func (pt *portal) Close() error {
+	if pt.closed {
+		return nil
+	}
+	pt.closed = true
 	if pt.cur != nil {
 		pt.cur.close()
 	}
 	if pt.runCancel != nil {
 		pt.runCancel()
+	}
+	if pt.st.portals--; pt.st.closed && pt.st.portals == 0 {
+		pt.st.release()
 	}
 	return nil
 }
