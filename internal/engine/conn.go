@@ -94,8 +94,14 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// closeActive ends the open result before another statement runs: DuckDB
+// streams one result per connection. A portal still reading it gets an
+// error, not a silently short result.
 func (c *Conn) closeActive() {
 	if c.active != nil {
+		if c.active.err == nil {
+			c.active.err = pgerr.Unsupported("the result of a suspended portal ended because another statement ran on the session (Sluice streams one result at a time per connection; fetch it to the end, or use another connection)")
+		}
 		c.active.Close()
 		c.active = nil
 	}

@@ -284,6 +284,10 @@ func (c *cursor) send(w wire.ResultWriter, maxRows int) (bool, error) {
 	}
 	sent := int64(0)
 	for {
+		if err := c.rows.Err(); err != nil { // ended under a suspended portal
+			c.batch = nil
+			return false, err
+		}
 		if c.batch == nil || c.off >= c.batch.NumRows() {
 			if !c.rows.Next() {
 				if err := c.rows.Err(); err != nil {

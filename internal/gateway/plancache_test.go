@@ -576,3 +576,38 @@ func TestPlanCacheOverTheWire(t *testing.T) {
 		}
 	}
 }
+
+// A suspended portal whose result another statement ended reports an
+// error with a SQLSTATE when resumed, never a short result or a crash, and
+// the session goes on.
+func TestSuspendedPortalPreempted(t *testing.T) {
+	s := newTestSession(t, openGateway(t))
+	ctx := t.Context()
+	st, err := s.Prepare(ctx, "SELECT i FROM range(100000) t(i)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pt, err := st.Bind(ctx, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pt.Close()
+	var r recorder
+	if suspended, err := pt.Execute(ctx, &r, 10); err != nil || !suspended {
+		t.Fatalf("Execute: %v %v", suspended, err)
+	}
+	if got := query(t, s, "SELECT 42"); strings.Join(got, ",") != "42" {
+		t.Fatalf("other statement: %v", got)
+	}
+	_, err = pt.Execute(ctx, &r, 0)
+	if code := pgerr.Code(err); code != "0A000" {
+		t.Fatalf("resumed portal: %v (SQLSTATE %s), want 0A000", err, code)
+	}
+	if len(r.tags) != 0 {
+		t.Fatalf("the portal completed with %v after its result ended", r.tags)
+	}
+	if got := query(t, s, "SELECT 7"); strings.Join(got, ",") != "7" {
+		t.Fatalf("session after: %v", got)
+	}
+}
