@@ -230,7 +230,9 @@ func (s *session) settle(ctx context.Context) error {
 // syncSettings writes the session's settings to DuckDB's copy, if they
 // changed since it was last written. Statements prepared since then read
 // the old values (DuckDB reads a variable when it binds a statement), so a
-// change moves the catalog generation, which prepares them again.
+// change moves the session's epoch, which prepares this session's
+// statements again (the variable is per connection: other sessions are
+// not concerned).
 func (s *session) syncSettings(ctx context.Context) error {
 	if _, stale := s.settings[keyStale]; !stale {
 		return nil
@@ -265,7 +267,7 @@ func (s *session) syncSettings(ctx context.Context) error {
 	}
 	s.settings[keySynced] = stmt
 	delete(s.settings, keyStale)
-	s.g.cat.Invalidate()
+	s.epoch++
 	return nil
 }
 
