@@ -3,7 +3,10 @@
 // refresh (W2) and CSV ingest (W3) against DuckDB's own COPY; freshness of
 // an ON CHANGE chain over landing files (W4), a pipeline run on 1% new input
 // against a full recompute (W5) and a one-day backfill against a full
-// refresh (W6). Each workload runs Sluice and its reference side by side in
+// refresh (W6); connectors: Kafka ingestion into Parquet against a plain
+// franz-go consumer (W7), a PostgreSQL snapshot against psql's binary COPY
+// (W8) and a refresh to S3 (versitygw) against the same refresh to local
+// disk (W9). Each workload runs Sluice and its reference side by side in
 // the same process, in alternating order, and TestMain prints the medians
 // and ratios at the end. BenchmarkPgbench runs pgbench (SELECT 1 and
 // introspection scripts, testdata/pgbench) against the gateway and
@@ -26,6 +29,9 @@
 //	SLUICE_BENCH_INCR_ROWS       W5 initial rows (10,000,000); each round lands 1% more
 //	SLUICE_BENCH_INCR_FILES      W5 and W6 Parquet files of the initial rows (100; not scaled)
 //	SLUICE_BENCH_BACKFILL_ROWS   W6 rows over 365 days (10,000,000)
+//	SLUICE_BENCH_KAFKA_ROWS      W7 JSON messages produced into kfake (10,000,000)
+//	SLUICE_BENCH_PG_SNAPSHOT_ROWS W8 PostgreSQL table rows (10,000,000)
+//	SLUICE_BENCH_S3_ROWS         W9 rows (10,000,000)
 //	SLUICE_BENCH_MEMORY_LIMIT    DuckDB memory_limit of both sides (8GB)
 //	SLUICE_BENCH_PG_BIN          PostgreSQL binaries (/usr/lib/postgresql/15/bin)
 //	SLUICE_BENCH_PGBENCH_SECONDS pgbench -T of each run (60; not scaled)
