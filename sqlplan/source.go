@@ -19,7 +19,10 @@ func SourceScanSQL(fn string, id int64, schema *arrow.Schema, from, to string) s
 	for i, f := range schema.Fields() {
 		name := ident(f.Name)
 		cols[i] = name
-		if t := columnCast(f); t != "" {
+		if d, ok := f.Type.(*arrow.Decimal128Type); ok && d.Precision <= maxInt64Decimal {
+			// The scan returns the unscaled integer: scale it back exactly.
+			cols[i] = fmt.Sprintf("CAST(%s AS DECIMAL(%d, %d)) AS %s", scaled(name, d.Scale), d.Precision, d.Scale, name)
+		} else if t := columnCast(f); t != "" {
 			cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", name, t, name)
 		}
 	}
@@ -51,4 +54,19 @@ func columnCast(f arrow.Field) string {
 		}
 	}
 	return ""
+}
+
+// maxInt64Decimal is engine.MaxInt64Decimal: decimals up to this precision
+// leave the scan as their unscaled BIGINT.
+const maxInt64Decimal = 18
+
+// scaled is the exact decimal value of unscaled integer column name with
+// scale s: DECIMAL(18, 0) times 10^-s as a DECIMAL(18, s) (DuckDB multiplies
+// decimals exactly).
+func scaled(name string, s int32) string {
+	if s == 0 {
+		return name
+	}
+	unit := "0." + strings.Repeat("0", int(s)-1) + "1"
+	return fmt.Sprintf("CAST(%s AS DECIMAL(18, 0)) * CAST('%s' AS DECIMAL(18, %d))", name, unit, s)
 }

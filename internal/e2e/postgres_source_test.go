@@ -40,7 +40,7 @@ func TestPostgresSource(t *testing.T) {
 	defer up.Close(ctx)
 	for _, q := range []string{
 		`CREATE TABLE orders (id bigint PRIMARY KEY, placed timestamptz NOT NULL, amount numeric(12,2), tags text[], meta jsonb, ref uuid, note text)`,
-		`INSERT INTO orders SELECT i, timestamptz '2024-11-10 12:00:00+02' + i * interval '1 minute', i * 1.25, ARRAY['a', 'b' || i],
+		`INSERT INTO orders SELECT i, timestamptz '2024-11-10 12:00:00+02' + i * interval '1 minute', CASE WHEN i = 3 THEN -1234567890.12 ELSE i * 1.25 END, ARRAY['a', 'b' || i],
 			jsonb_build_object('n', i), md5(i::text)::uuid, CASE WHEN i % 10 = 0 THEN NULL ELSE 'note ' || i END FROM generate_series(1, 1000) i`,
 	} {
 		if _, err := up.Exec(ctx, q); err != nil {
@@ -60,6 +60,9 @@ func TestPostgresSource(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("rows:\n got %v\nwant %v", got, want)
 	}
+	if got := mustQueryText(t, conn, `SELECT amount FROM orders WHERE id = 3`); got[0][0] != "-1234567890.12" {
+		t.Fatalf("a negative 12-digit decimal: %v", got)
+	}
 	types := mustQueryText(t, conn, `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'orders' ORDER BY ordinal_position`)
 	if fmt.Sprint(types) != "[[id BIGINT] [placed TIMESTAMP WITH TIME ZONE] [amount DECIMAL(12,2)] [tags VARCHAR[]] [meta JSON] [ref UUID] [note VARCHAR]]" {
 		t.Fatalf("column types: %v", types)
@@ -71,7 +74,7 @@ func TestPostgresSource(t *testing.T) {
 	}
 	mustExec(t, conn, `REFRESH PIPELINE copied`)
 	mustExec(t, conn, `REFRESH PIPELINE copied`) // nothing new: no duplicates
-	if got := mustQueryText(t, conn, `SELECT count(*), count(DISTINCT id), sum(amount) FROM copied`); fmt.Sprint(got) != "[[1200 1200 845725.00]]" {
+	if got := mustQueryText(t, conn, `SELECT count(*), count(DISTINCT id), sum(amount) FROM copied`); fmt.Sprint(got) != "[[1200 1200 -1233722168.87]]" {
 		t.Fatalf("pipeline: %v", got)
 	}
 	if got := mustQueryText(t, conn, `SELECT position FROM sluice.pipeline_positions`); fmt.Sprint(got) != `[[{"cursor":"1200"}]]` {

@@ -52,10 +52,22 @@ type BatchReader interface {
 // ScanBinder binds a call's string arguments to a source.
 type ScanBinder func(ctx context.Context, args []string) (ScanSource, error)
 
-// ScanTypes are the Arrow types a ScanSource may use, and their DuckDB
-// column types; decimals arrive as text and are cast by the view that
-// wraps the function (connectors keep the precision in the field).
+// MaxInt64Decimal is the largest precision of a decimal column the scan
+// returns as its unscaled BIGINT (sqlplan.SourceScanSQL scales it back,
+// exactly); wider decimals, and decimals inside lists, arrive as text.
+const MaxInt64Decimal = 18
+
+// scanTypeInfo is the DuckDB column type of an Arrow type a ScanSource may
+// use; decimals are cast to their type by the view that wraps the function
+// (connectors keep the precision in the field).
 func scanTypeInfo(t arrow.DataType) (duckdb.TypeInfo, error) {
+	if d, ok := t.(*arrow.Decimal128Type); ok && d.Precision <= MaxInt64Decimal {
+		return duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
+	}
+	return elemTypeInfo(t)
+}
+
+func elemTypeInfo(t arrow.DataType) (duckdb.TypeInfo, error) {
 	var dt duckdb.Type
 	switch t := t.(type) {
 	case *arrow.BooleanType:
@@ -84,7 +96,7 @@ func scanTypeInfo(t arrow.DataType) (duckdb.TypeInfo, error) {
 	case *arrow.Time64Type:
 		dt = duckdb.TYPE_TIME
 	case *arrow.ListType:
-		child, err := scanTypeInfo(t.Elem())
+		child, err := elemTypeInfo(t.Elem())
 		if err != nil {
 			return nil, err
 		}
@@ -297,8 +309,11 @@ func fillColumn(chunk duckdb.DataChunk, col int, arr arrow.Array, off, n int) er
 	case *array.LargeBinary:
 		return fill(chunk, col, a, off, n, a.Value)
 	case *array.Decimal128:
-		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return fill(chunk, col, a, off, n, func(i int) string { return a.Value(i).ToString(scale) })
+		dt := a.DataType().(*arrow.Decimal128Type)
+		if dt.Precision <= MaxInt64Decimal { // the unscaled value fits: no text
+			return fill(chunk, col, a, off, n, func(i int) int64 { return int64(a.Value(i).LowBits()) })
+		}
+		return fill(chunk, col, a, off, n, func(i int) string { return a.Value(i).ToString(dt.Scale) })
 	case *array.Date32:
 		return fill(chunk, col, a, off, n, func(i int) time.Time { return a.Value(i).ToTime() })
 	case *array.Timestamp:
