@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +42,7 @@ var Options = connectors.Specs{
 	{Name: "table", Type: connectors.String, Doc: "the table or view to read, optionally schema-qualified (sales.orders); unquoted names fold to lower case, \"Quoted\" ones keep theirs. Exactly one of table and query"},
 	{Name: "query", Type: connectors.String, Doc: "a SELECT whose result is the source (a parallel read needs table). Exactly one of table and query"},
 	{Name: "cursor_column", Type: connectors.String, Doc: "a column whose values grow as rows are added (integer, numeric, date, timestamp, timestamptz or text): incremental reads return the rows above the last value read. Without it only full reads are possible"},
-	{Name: "parallel", Type: connectors.Int, Default: "4", Doc: "how many ranges (each its own connection and COPY) a read of a table with more than 1M rows is split into, by an indexed integer cursor_column or the integer primary key; 1 = never split"},
+	{Name: "parallel", Type: connectors.Int, Doc: "how many ranges (each its own connection and COPY) a read of a table with more than 1M rows is split into, by an indexed integer cursor_column or the integer primary key; 1 = never split (default: half the gateway's CPUs, 1 to 4: each range costs a CPU on both sides)"},
 	{Name: "batch_size", Type: connectors.Int, Default: "65536", Doc: "rows per record batch (a batch also ends at 64 MiB)"},
 }
 
@@ -108,7 +109,7 @@ func (Connector) Open(ctx context.Context, cfg connectors.Config) (connectors.So
 	if hasTable == hasQuery {
 		return nil, pgerr.InvalidParameter("POSTGRES sources need exactly one of options \"table\" and \"query\"")
 	}
-	s := &source{cursor: -1, pk: -1, log: cfg.Logger, mem: cfg.Allocator, parallel: 4, batchRows: 65536}
+	s := &source{cursor: -1, pk: -1, log: cfg.Logger, mem: cfg.Allocator, parallel: defaultParallel(), batchRows: 65536}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -521,4 +522,12 @@ func (r redactor) clean(msg string) string {
 		}
 	}
 	return msg
+}
+
+// defaultParallel is half the CPUs Go may use, between 1 and 4: a range
+// read keeps a DuckDB thread and a server backend busy, and on a machine
+// of 2 CPUs splitting measured slower than one COPY (docs/benchmarks.md,
+// W8).
+func defaultParallel() int {
+	return max(1, min(4, runtime.GOMAXPROCS(0)/2))
 }

@@ -763,7 +763,7 @@ func TestParallel(t *testing.T) {
 	}
 
 	t.Run("by primary key", func(t *testing.T) {
-		src := open(t, map[string]string{"dsn": url, "table": name})
+		src := open(t, map[string]string{"dsn": url, "table": name, "parallel": "4"})
 		check(t, src, "", "", 4, 1, n)
 	})
 	t.Run("by cursor", func(t *testing.T) {
