@@ -184,7 +184,6 @@ func asPgError(err error, pe **pgconn.PgError) bool {
 	return true
 }
 
-
 // TestKafkaOnChange: a REFRESH ON CHANGE view over a Kafka source refreshes
 // when messages arrive (the scheduler polls the topic's latest offsets).
 func TestKafkaOnChange(t *testing.T) {

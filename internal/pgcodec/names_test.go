@@ -24,8 +24,8 @@ func TestColumnName(t *testing.T) {
 func TestColumnNameQuoted(t *testing.T) {
 	for in, want := range map[string]string{
 		`pg_sluice."version"()`: "version",
-		`"weird""name"(x)`:     `weird"name`,
-		`"unterminated(`:       `"unterminated(`,
+		`"weird""name"(x)`:      `weird"name`,
+		`"unterminated(`:        `"unterminated(`,
 	} {
 		if got := ColumnName(in); got != want {
 			t.Errorf("ColumnName(%q) = %q, want %q", in, got, want)
