@@ -128,22 +128,17 @@ func inferCSV(rows *csvRows, header bool, limit int) (*arrow.Schema, error) {
 // are matched by name (a column the content lacks is null); without, by
 // position.
 type csvReader struct {
-	ctx    context.Context
-	body   io.Closer
+	batchReader
 	rows   *csvRows
 	header bool
-	schema *arrow.Schema
-	bld    *array.RecordBuilder
 	app    []func(array.Builder, string) error
 	src    []int // per column, its field in a record, -1 if none
 	width  int
 	line   int64
-	err    error
 }
 
 func newCSVReader(ctx context.Context, schema *arrow.Schema, alloc memory.Allocator, body io.ReadCloser, delim rune, header bool) (*csvReader, error) {
-	r := &csvReader{ctx: ctx, body: body, rows: newCSV(body, delim), header: header, schema: schema,
-		bld: array.NewRecordBuilder(alloc, schema), width: -1}
+	r := &csvReader{batchReader: newBatchReader(ctx, schema, alloc, body), rows: newCSV(body, delim), header: header, width: -1}
 	for i, f := range schema.Fields() {
 		r.app = append(r.app, textAppender(f))
 		r.src = append(r.src, i)
@@ -216,26 +211,9 @@ func (r *csvReader) Next() (arrow.RecordBatch, error) {
 			}
 		}
 		n++
-		if n%4096 == 0 && r.ctx.Err() != nil {
-			r.err = canceled(r.ctx, "the read")
-			return nil, r.err
+		if err := r.rowDone(n); err != nil {
+			return nil, err
 		}
 	}
-	if n == 0 {
-		r.err = io.EOF
-		return nil, io.EOF
-	}
-	return r.bld.NewRecordBatch(), nil
-}
-
-func (r *csvReader) Close() error {
-	if r.bld == nil {
-		return nil
-	}
-	r.bld.Release()
-	r.bld = nil
-	if r.err == nil {
-		r.err = io.EOF
-	}
-	return r.body.Close()
+	return r.batch(n)
 }

@@ -235,15 +235,11 @@ func inferJSON(rows *jsonRows, limit int) (*arrow.Schema, error) {
 // fill the columns of the same name; missing keys are nulls and keys the
 // schema lacks are ignored.
 type jsonReader struct {
-	ctx    context.Context
-	body   io.Closer
-	rows   *jsonRows
-	schema *arrow.Schema
-	bld    *array.RecordBuilder
-	index  map[string]int
-	app    []func(array.Builder, []byte) error
-	at     []int // per column, the current row's value index, -1 if none
-	err    error
+	batchReader
+	rows  *jsonRows
+	index map[string]int
+	app   []func(array.Builder, []byte) error
+	at    []int // per column, the current row's value index, -1 if none
 }
 
 func newJSONReader(ctx context.Context, schema *arrow.Schema, alloc memory.Allocator, body io.ReadCloser) (*jsonReader, error) {
@@ -252,8 +248,7 @@ func newJSONReader(ctx context.Context, schema *arrow.Schema, alloc memory.Alloc
 		body.Close()
 		return nil, err
 	}
-	r := &jsonReader{ctx: ctx, body: body, rows: rows, schema: schema,
-		bld: array.NewRecordBuilder(alloc, schema), index: map[string]int{}}
+	r := &jsonReader{batchReader: newBatchReader(ctx, schema, alloc, body), rows: rows, index: map[string]int{}}
 	for i, f := range schema.Fields() {
 		if _, dup := r.index[f.Name]; !dup {
 			r.index[f.Name] = i
@@ -302,28 +297,11 @@ func (r *jsonReader) Next() (arrow.RecordBatch, error) {
 			}
 		}
 		n++
-		if n%4096 == 0 && r.ctx.Err() != nil {
-			r.err = canceled(r.ctx, "the read")
-			return nil, r.err
+		if err := r.rowDone(n); err != nil {
+			return nil, err
 		}
 	}
-	if n == 0 {
-		r.err = io.EOF
-		return nil, io.EOF
-	}
-	return r.bld.NewRecordBatch(), nil
-}
-
-func (r *jsonReader) Close() error {
-	if r.bld == nil {
-		return nil
-	}
-	r.bld.Release()
-	r.bld = nil
-	if r.err == nil {
-		r.err = io.EOF
-	}
-	return r.body.Close()
+	return r.batch(n)
 }
 
 // valueError is a value that does not fit its column.
