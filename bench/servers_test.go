@@ -107,6 +107,13 @@ func gatewayBinary(dir string) (string, error) {
 }
 
 func startGateway(dir string) (*gatewayProc, error) {
+	return startGatewayWith(dir, "sluice-data", nil, nil)
+}
+
+// startGatewayWith starts a gateway process with data directory dir/data,
+// extra serve flags and extra environment (SLUICE_* variables of the
+// benchmark's own environment are not passed).
+func startGatewayWith(dir, data string, args, env []string) (*gatewayProc, error) {
 	bin, err := gatewayBinary(dir)
 	if err != nil {
 		return nil, err
@@ -117,16 +124,16 @@ func startGateway(dir string) (*gatewayProc, error) {
 	}
 	g := &gatewayProc{
 		URL:    fmt.Sprintf("postgres://sluice@127.0.0.1:%d/sluice?sslmode=disable", port),
-		Data:   filepath.Join(dir, "sluice-data"),
+		Data:   filepath.Join(dir, data),
 		log:    &syncBuffer{},
 		exited: make(chan struct{}),
 	}
-	g.cmd = exec.Command(bin, "serve",
+	g.cmd = exec.Command(bin, append([]string{"serve",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--data-dir", g.Data,
 		"--memory-limit", memoryLimit,
 		"--log-level", "warn",
-		"--shutdown-timeout", "30s")
+		"--shutdown-timeout", "30s"}, args...)...)
 	g.cmd.Dir = dir
 	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
 	for _, kv := range os.Environ() { // SLUICE_BENCH_* must not configure the gateway
@@ -134,6 +141,7 @@ func startGateway(dir string) (*gatewayProc, error) {
 			g.cmd.Env = append(g.cmd.Env, kv)
 		}
 	}
+	g.cmd.Env = append(g.cmd.Env, env...)
 	if err := g.cmd.Start(); err != nil {
 		return nil, err
 	}

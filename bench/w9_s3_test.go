@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluice-db/sluice/connectors/s3/s3test"
 )
@@ -159,52 +157,6 @@ func (s *s3Setup) storedVersion(prefix string) (files, bytes int64, err error) {
 		return err
 	})
 	return files, bytes, err
-}
-
-// startGatewayWith starts another gateway process, as startGateway does,
-// with data directory dir/data, extra serve flags and extra environment
-// (SLUICE_* variables of the benchmark's own environment are not passed).
-func startGatewayWith(dir, data string, args, env []string) (*gatewayProc, error) {
-	bin, err := gatewayBinary(dir)
-	if err != nil {
-		return nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	g := &gatewayProc{
-		URL:    fmt.Sprintf("postgres://sluice@127.0.0.1:%d/sluice?sslmode=disable", port),
-		Data:   filepath.Join(dir, data),
-		log:    &syncBuffer{},
-		exited: make(chan struct{}),
-	}
-	g.cmd = exec.Command(bin, append([]string{"serve",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--data-dir", g.Data,
-		"--memory-limit", memoryLimit,
-		"--log-level", "warn",
-		"--shutdown-timeout", "30s"}, args...)...)
-	g.cmd.Dir = dir
-	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SLUICE_") {
-			g.cmd.Env = append(g.cmd.Env, kv)
-		}
-	}
-	g.cmd.Env = append(g.cmd.Env, env...)
-	if err := g.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		g.cmd.Wait()
-		close(g.exited)
-	}()
-	if err := waitConnect(g.URL, g.exited, 90*time.Second); err != nil {
-		g.stop()
-		return nil, fmt.Errorf("gateway did not answer: %v\n%s", err, g.log.String())
-	}
-	return g, nil
 }
 
 // findPid returns the pid of the process whose command line holds every
