@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sluice-db/sluice/internal/testpg"
+	"github.com/sluice-db/sluice/internal/testing/testpg"
 )
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -168,7 +168,7 @@ func (g *gatewayProc) stop() {
 }
 
 // pgServer is the PostgreSQL 15 cluster the benchmarks compare against
-// (internal/testpg).
+// (internal/testing/testpg).
 type pgServer struct {
 	*testpg.Server
 }

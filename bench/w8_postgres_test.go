@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-db/sluice/internal/testpg"
+	"github.com/sluice-db/sluice/internal/testing/testpg"
 )
 
 // W8, PostgreSQL snapshot: a table of SLUICE_BENCH_PG_SNAPSHOT_ROWS rows

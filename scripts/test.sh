@@ -21,7 +21,7 @@ missing=""
 if ! have_pg; then
 	missing=" postgresql-15 postgresql-client-15"
 fi
-# Real PostgreSQL clients for internal/clients: Debian's Python drivers (they
+# Real PostgreSQL clients for internal/testing/clients: Debian's Python drivers (they
 # install for /usr/bin/python3), pgjdbc with a JDK, and node-postgres from npm.
 CLIENT_PKGS="python3-psycopg2 python3-psycopg python3-sqlalchemy python3-pandas python3-asyncpg libpostgresql-jdbc-java"
 for p in $CLIENT_PKGS; do
@@ -46,9 +46,9 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get update  # once, and only when something must be installed
 	$SUDO apt-get install -y --no-install-recommends $missing
 fi
-if command -v npm >/dev/null 2>&1 && [ ! -d internal/clients/node/node_modules/pg ]; then
-	echo "test.sh: npm ci in internal/clients/node"
-	(cd internal/clients/node && npm ci --no-audit --no-fund --loglevel=error)
+if command -v npm >/dev/null 2>&1 && [ ! -d internal/testing/clients/node/node_modules/pg ]; then
+	echo "test.sh: npm ci in internal/testing/clients/node"
+	(cd internal/testing/clients/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # versitygw is the real S3 server the object-storage tests start (cached in

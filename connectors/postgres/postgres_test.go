@@ -24,7 +24,7 @@ import (
 	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/connectors/conformance"
 	"github.com/sluice-db/sluice/internal/pgerr"
-	"github.com/sluice-db/sluice/internal/testpg"
+	"github.com/sluice-db/sluice/internal/testing/testpg"
 )
 
 // The tests run against a real PostgreSQL cluster TestMain starts; they

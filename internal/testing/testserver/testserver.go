@@ -1,5 +1,5 @@
 // Package testserver builds the gateway binary and runs it as a separate
-// process for tests (internal/e2e, internal/clients): started on a free port
+// process for tests (internal/testing/e2e, internal/testing/clients): started on a free port
 // in the repository root, stopped gracefully or killed, its log shown when
 // the test fails.
 package testserver
@@ -43,10 +43,10 @@ func Build(root string) (bin string, cleanup func(), err error) {
 }
 
 // Main is a test package's TestMain body: it builds the gateway of the
-// repository two directories up (the package lives in internal/<name>),
+// repository three directories up (the package lives in internal/testing/<name>),
 // sets *bin and *root, runs the tests and removes the binary.
 func Main(m *testing.M, bin, root *string) int {
-	r, err := filepath.Abs(filepath.Join("..", ".."))
+	r, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err == nil {
 		var cleanup func()
 		if *bin, cleanup, err = Build(r); err == nil {

@@ -165,7 +165,7 @@ func TestNodePostgres(t *testing.T) {
 		t.Skip("node is not installed: node-postgres cannot run here")
 	}
 	if _, err := os.Stat(filepath.Join("node", "node_modules", "pg")); err != nil {
-		t.Fatalf("node-postgres is missing (scripts/test.sh runs npm ci in internal/clients/node): %v", err)
+		t.Fatalf("node-postgres is missing (scripts/test.sh runs npm ci in internal/testing/clients/node): %v", err)
 	}
 	t.Parallel()
 	eachTarget(t, scenarioChecks, secureChecks, func(t *testing.T, tg target, want []string) {

@@ -1,5 +1,5 @@
 """Shared helpers for the client scenarios: each check prints one line,
-"PASS name" or "FAIL name: message", which internal/clients turns into a subtest."""
+"PASS name" or "FAIL name: message", which internal/testing/clients turns into a subtest."""
 import csv
 import glob
 import os
@@ -9,7 +9,7 @@ import traceback
 PORT = int(sys.argv[1])
 ROOT = sys.argv[2]
 
-# How to connect (internal/clients sets these for the run over TLS with
+# How to connect (internal/testing/clients sets these for the run over TLS with
 # SCRAM): the user, its password (None: trust), the sslmode (None: the
 # driver's default), and SCENARIO_CHECKS, the checks to run (all if unset).
 USER = os.environ.get("SCENARIO_USER", "sluice")

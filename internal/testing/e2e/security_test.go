@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/sluice-db/sluice/internal/testserver"
+	"github.com/sluice-db/sluice/internal/testing/testserver"
 )
 
 // TestSecurity runs the binary with users, SCRAM, TLS and require_tls made

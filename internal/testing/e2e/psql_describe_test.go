@@ -14,17 +14,17 @@ import (
 // same catalog queries it sends PostgreSQL 15; Sluice answers them with its
 // pg_catalog relations, and psql prints what it prints for PostgreSQL.
 //
-//	go test -tags duckdb_arrow ./internal/e2e -run TestPsqlDescribe -update
+//	go test -tags duckdb_arrow ./internal/testing/e2e -run TestPsqlDescribe -update
 func TestPsqlDescribe(t *testing.T) {
 	psqlPath(t)
 	dataDir := t.TempDir()
 	s := startServer(t, dataDir)
-	stdout, stderr, err := s.psql(t, "--echo-all", "-f", filepath.Join("internal", "e2e", "testdata", "psql_describe.sql"))
+	stdout, stderr, err := s.psql(t, "--echo-all", "-f", filepath.Join("internal", "testing", "e2e", "testdata", "psql_describe.sql"))
 	if err != nil || strings.Contains(stderr, "ERROR") {
 		t.Fatalf("psql: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	got := normaliseDescribe(stdout, dataDir)
-	golden := filepath.Join(repoRoot, "internal", "e2e", "testdata", "psql_describe.golden")
+	golden := filepath.Join(repoRoot, "internal", "testing", "e2e", "testdata", "psql_describe.golden")
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -34,7 +34,7 @@ func TestPsqlDescribe(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test -tags duckdb_arrow ./internal/e2e -run TestPsqlDescribe -update to create it)", err)
+		t.Fatalf("%v (run go test -tags duckdb_arrow ./internal/testing/e2e -run TestPsqlDescribe -update to create it)", err)
 	}
 	if got != string(want) {
 		t.Errorf("psql output differs from %s (rerun with -update if the change is intended)\n%s", golden, lineDiff(string(want), got))

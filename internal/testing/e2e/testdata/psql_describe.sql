@@ -1,5 +1,5 @@
 -- psql's catalog commands against a table, a view, a source, a
--- materialized view and a system table (internal/e2e/psql_describe_test.go).
+-- materialized view and a system table (internal/testing/e2e/psql_describe_test.go).
 CREATE TABLE orders (
   id INTEGER NOT NULL,
   customer VARCHAR DEFAULT 'anonymous',

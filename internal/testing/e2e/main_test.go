@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/sluice-db/sluice/internal/testserver"
+	"github.com/sluice-db/sluice/internal/testing/testserver"
 )
 
 var (

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-db/sluice/connectors/s3/s3test"
-	"github.com/sluice-db/sluice/internal/testserver"
+	"github.com/sluice-db/sluice/internal/testing/testserver"
 )
 
 // TestKafkaToS3PipelineCrash runs a pipeline from a Kafka topic (kfake, in

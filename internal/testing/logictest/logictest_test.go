@@ -26,7 +26,7 @@ var (
 // testdataDir is the repository's testdata directory.
 func testdataDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata"))
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "testdata"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +38,8 @@ func testdataDir(t *testing.T) string {
 // fresh gateway on a fresh data directory so files and runs do not see each
 // other's objects.
 //
-//	go test -tags duckdb_arrow ./internal/logictest -run 'TestLogic/passthrough'
-//	go test -tags duckdb_arrow ./internal/logictest -run 'TestLogic/passthrough' -rewrite
+//	go test -tags duckdb_arrow ./internal/testing/logictest -run 'TestLogic/passthrough'
+//	go test -tags duckdb_arrow ./internal/testing/logictest -run 'TestLogic/passthrough' -rewrite
 func TestLogic(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(testdataDir(t), "logic", "*.test"))
 	if err != nil {

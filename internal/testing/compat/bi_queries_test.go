@@ -58,7 +58,7 @@ func parseBIQueries(src string) []biQuery {
 // on a free local port; it returns a pgx connection string.
 func startGateway(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ var fixture = []string{
 }
 
 func TestBIQueries(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "compat", "bi_queries.sql")
+	path := filepath.Join("..", "..", "..", "..", "shared", "compat", "bi_queries.sql")
 	src, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		t.Skipf("%s is absent (CI places ../shared beside the repository); skipping the BI query suite", path)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sluice-db/sluice/internal/testpg"
+	"github.com/sluice-db/sluice/internal/testing/testpg"
 )
 
 // TestPostgresSource reads a real PostgreSQL 15 table through the gateway:

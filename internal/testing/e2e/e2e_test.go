@@ -42,7 +42,7 @@ func TestQuickstartPsql(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test -tags duckdb_arrow ./internal/e2e -run TestQuickstartPsql -update to create it)", err)
+		t.Fatalf("%v (run go test -tags duckdb_arrow ./internal/testing/e2e -run TestQuickstartPsql -update to create it)", err)
 	}
 	if got != string(want) {
 		t.Errorf("psql output differs from %s (rerun with -update if the change is intended)\n%s", golden, lineDiff(string(want), got))

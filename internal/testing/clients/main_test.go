@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sluice-db/sluice/internal/testserver"
+	"github.com/sluice-db/sluice/internal/testing/testserver"
 )
 
 var (

@@ -58,7 +58,7 @@ public class Scenario {
                 }
             }
         }
-        // How to connect (internal/clients sets these for the run over TLS
+        // How to connect (internal/testing/clients sets these for the run over TLS
         // with SCRAM): SCENARIO_USER, SCENARIO_PASSWORD, SCENARIO_SSLMODE,
         // and SCENARIO_CHECKS, the checks to run (all if unset).
         String user = Objects.requireNonNullElse(System.getenv("SCENARIO_USER"), "sluice");

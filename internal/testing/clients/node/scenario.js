@@ -7,7 +7,7 @@ const { Client, Query } = require('pg')
 const port = Number(process.argv[2])
 const root = process.argv[3]
 const tripsGlob = path.join(root, 'testdata', 'trips', '*.csv')
-// How to connect (internal/clients sets these for the run over TLS with
+// How to connect (internal/testing/clients sets these for the run over TLS with
 // SCRAM): SCENARIO_USER, SCENARIO_PASSWORD, SCENARIO_SSLMODE (require:
 // TLS without certificate verification, as libpq's sslmode=require), and
 // SCENARIO_CHECKS, the checks to run (all if unset).
