@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-db/sluice/internal/settings"
 	"github.com/sluice-db/sluice/sql"
 )
 
@@ -527,8 +528,8 @@ var pgCatalogDDL = append([]string{
 // arguments too. pg_sluice.engine_settings() lists DuckDB's settings (see
 // installOverlays).
 func settingsDDL() []string {
-	names := make([]string, 0, len(pgSettings))
-	for n := range pgSettings {
+	names := make([]string, 0, len(settings.Defaults))
+	for n := range settings.Defaults {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -539,13 +540,13 @@ func settingsDDL() []string {
 			rows.WriteString(", ")
 		}
 		display := n
-		if r, ok := reported[n]; ok {
+		if r, ok := settings.Reported[n]; ok {
 			display = r
 		}
-		fmt.Fprintf(&defaults, "%s: %s", sql.QuoteLiteral(n), sql.QuoteLiteral(pgSettings[n]))
-		fmt.Fprintf(&rows, "(%s, %s)", sql.QuoteLiteral(display), sql.QuoteLiteral(pgSettings[n]))
+		fmt.Fprintf(&defaults, "%s: %s", sql.QuoteLiteral(n), sql.QuoteLiteral(settings.Defaults[n]))
+		fmt.Fprintf(&rows, "(%s, %s)", sql.QuoteLiteral(display), sql.QuoteLiteral(settings.Defaults[n]))
 	}
-	session := "getvariable(" + sql.QuoteLiteral(settingsVariable) + ")"
+	session := "getvariable(" + sql.QuoteLiteral(settings.Variable) + ")"
 	return []string{
 		// The value the session keeps for n, or NULL.
 		`CREATE OR REPLACE MACRO pg_sluice.session_setting(n) AS

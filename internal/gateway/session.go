@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgerrcode"
 
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/internal/settings"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/wire"
 )
@@ -37,8 +37,7 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		conn.Close()
 		return nil, engine.Translate(err)
 	}
-	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize)}
-	s.initSettings(info.Params)
+	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.New(info.Params)}
 	return s, nil
 }
 
@@ -61,9 +60,7 @@ type session struct {
 	ticket  uint64
 	reading bool
 
-	settings         map[string]string // PostgreSQL-only and custom settings (settings.go)
-	statementTimeout time.Duration
-	idleTimeout      time.Duration
+	settings *settings.Values // PostgreSQL-only and custom settings (settings.go)
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
 	plans     *planCache
