@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgcopy"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/wire"
 )
@@ -42,7 +43,7 @@ func (s *session) copy(ctx context.Context, st *sql.Copy, w wire.ResultWriter) (
 		table, cols := pgcopy.Target(st)
 		query = "SELECT " + cols + " FROM " + table
 	} else {
-		query = resolveCatalogNames(query)
+		query = pgcatalog.Resolve(query)
 	}
 	s.beginRead()
 	res, err := s.conn.Run(ctx, query)

@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/wire"
 )
@@ -27,7 +28,7 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		if err := s.guardDDL(ctx, st.Text()); err != nil {
 			return nil, err
 		}
-		return s.passthrough(ctx, resolveCatalogNames(st.Text()), prep, args, w)
+		return s.passthrough(ctx, pgcatalog.Resolve(st.Text()), prep, args, w)
 	case *sql.Show:
 		text, _ := s.rowSQL(st)
 		return s.passthrough(ctx, text, prep, args, w)
@@ -72,7 +73,7 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 func (s *session) rowSQL(st sql.Statement) (string, bool) {
 	switch st := st.(type) {
 	case *sql.Passthrough:
-		return resolveCatalogNames(st.Text()), true
+		return pgcatalog.Resolve(st.Text()), true
 	case *sql.Show:
 		return showSQL(st), true
 	case *sql.ShowSetting:

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/materialize"
+	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -162,7 +163,7 @@ func (g *Gateway) init(ctx context.Context) error {
 	if err := g.openObjects(ctx); err != nil {
 		return err
 	}
-	if err := installOverlays(ctx, g.db.SQL()); err != nil {
+	if err := pgcatalog.Install(ctx, g.db.SQL()); err != nil {
 		return fmt.Errorf("pg_catalog overlays: %w", err)
 	}
 	g.mat = materialize.New(materialize.Options{

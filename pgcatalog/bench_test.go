@@ -1,6 +1,6 @@
 //go:build duckdb_arrow
 
-package gateway_test
+package pgcatalog_test
 
 import (
 	"context"

@@ -1,4 +1,8 @@
-package gateway
+// Package pgcatalog emulates PostgreSQL's catalog for psql, drivers and BI
+// tools: pg_catalog relations and functions over DuckDB's own catalog and
+// Sluice's system tables, and the token-level name resolution that points
+// a query's pg_catalog names at them.
+package pgcatalog
 
 import (
 	"context"
@@ -16,10 +20,10 @@ import (
 // functions psql calls that DuckDB lacks. Sessions have pg_sluice on their
 // search_path (for unqualified names), and references qualified with
 // pg_catalog to an overlaid name are resolved to pg_sluice at the token level
-// (see resolveCatalogNames), the way a search path would.
+// (see Resolve), the way a search path would.
 
-// overlaySchema holds the overlays.
-const overlaySchema = "pg_sluice"
+// Schema holds the overlays.
+const Schema = "pg_sluice"
 
 // overlaid is the set of pg_catalog names the overlay schema defines.
 var overlaid = func() map[string]bool {
@@ -33,14 +37,14 @@ var overlaid = func() map[string]bool {
 // overlayDDL creates the overlays (pgcatalog.go).
 var overlayDDL = append([]string{`CREATE SCHEMA IF NOT EXISTS pg_sluice`}, pgCatalogDDL...)
 
-// resolveCatalogNames points pg_catalog-qualified references to overlaid
+// Resolve points pg_catalog-qualified references to overlaid
 // names at the overlay schema.
 // PostgreSQL syntax DuckDB lacks (OPERATOR(pg_catalog.op), COLLATE
 // pg_catalog.default, casts to OID alias types) is translated first.
-func resolveCatalogNames(stmt string) string {
+func Resolve(stmt string) string {
 	stmt = sql.TranslateSyntax(stmt, castFuncs)
 	stmt = sql.RenameCalls(stmt, computedNameFuncs)
-	return sql.RequalifySchema(stmt, "pg_catalog", overlaySchema, overlaid)
+	return sql.RequalifySchema(stmt, "pg_catalog", Schema, overlaid)
 }
 
 // computedNameFuncs are functions whose overlay takes a constant name (so
@@ -57,7 +61,8 @@ var castFuncs = map[string]string{
 	"regproc":      "pg_sluice.regproc",
 }
 
-func installOverlays(ctx context.Context, db *stdsql.DB) error {
+// Install creates (or replaces) the overlays in DuckDB.
+func Install(ctx context.Context, db *stdsql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
