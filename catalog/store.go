@@ -23,6 +23,10 @@ import (
 	"github.com/sluice-db/sluice/internal/pgerr"
 )
 
+// DatabaseName is the one database Sluice serves, the name clients connect
+// to (DuckDB's own file is named otherwise; see internal/gateway).
+const DatabaseName = "sluice"
+
 // Kind is the kind of a relation known to the catalog.
 type Kind string
 

@@ -45,10 +45,13 @@ type Options struct {
 	// Sources are the open connector sources pipelines and ON CHANGE read;
 	// nil = FILES sources only.
 	Sources *Sources
-	// Objects stores outputs WITH (location = 's3://...'); nil = none
-	// configured (such outputs then fail).
+	// Storage is the object storage of outputs WITH (location =
+	// 's3://...') and of s3:// FILES sources; nil = none configured (such
+	// outputs and sources then fail). New sets Objects and Remote from it.
+	Storage Storage
+	// Objects stores outputs WITH (location = 's3://...').
 	Objects ObjectStore
-	// Remote lists and fetches s3:// FILES sources; nil = none configured.
+	// Remote lists and fetches s3:// FILES sources.
 	Remote files.Remote
 }
 
@@ -98,6 +101,9 @@ func New(opts Options) *Materializer {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Storage != nil {
+		opts.Objects, opts.Remote = opts.Storage, opts.Storage.Files()
 	}
 	return &Materializer{opts: opts, log: log, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
 }

@@ -87,9 +87,6 @@ func (m *Materializer) recoverStored(ctx context.Context) error {
 	return nil
 }
 
-// SetObjects sets the object store outputs with a location are kept in.
-func (m *Materializer) SetObjects(o ObjectStore) { m.opts.Objects = o }
-
 // storeVersion uploads a view's new version (staging holds its files) to
 // location/v<version>/ before it is published, then points
 // location/_current at it and removes the version before the previous

@@ -34,7 +34,7 @@ var overlaid = func() map[string]bool {
 	return m
 }()
 
-// overlayDDL creates the overlays (pgcatalog.go).
+// overlayDDL creates the overlays (relations.go, settings.go).
 var overlayDDL = append([]string{`CREATE SCHEMA IF NOT EXISTS pg_sluice`}, pgCatalogDDL...)
 
 // Resolve points pg_catalog-qualified references to overlaid

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -32,6 +33,7 @@ import (
 	"github.com/sluice-db/sluice/connectors/postgres"
 	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/internal/gateway"
+	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -134,6 +136,11 @@ func serve(args []string, stderr io.Writer) int {
 	}
 
 	ctx := context.Background()
+	storage, err := objectStorage(cfg, logger)
+	if err != nil {
+		logger.Error("cannot open object storage", "endpoint", cfg.ObjectStorage.Endpoint, "err", err)
+		return exitFailed
+	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		logger.Error("cannot listen", "listen", cfg.Listen, "err", err)
@@ -154,7 +161,7 @@ func serve(args []string, stderr io.Writer) int {
 
 		Connectors:        newRegistry(),
 		SourceParallelism: cfg.SourceParallelism,
-		ObjectStorage:     objectStorage(cfg),
+		ObjectStorage:     storage,
 	})
 	if err != nil {
 		l.Close()
@@ -251,17 +258,21 @@ func (g *runGroup) run() error {
 	return err
 }
 
-// objectStorage is the object store configuration, nil when no endpoint is
-// set; the cache defaults to DATA_DIR/cache.
-func objectStorage(cfg Config) *s3.Config {
+// objectStorage opens the object store, nil when no endpoint is set; the
+// cache defaults to DATA_DIR/cache.
+func objectStorage(cfg Config, log *slog.Logger) (materialize.Storage, error) {
 	if cfg.ObjectStorage.Endpoint == "" {
-		return nil
+		return nil, nil
 	}
 	o := cfg.ObjectStorage
 	if o.CacheDir == "" {
 		o.CacheDir = filepath.Join(cfg.DataDir, "cache")
 	}
-	return &o
+	st, err := s3.New(o, log)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // newRegistry is the source connectors besides FILES, registered

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgerrcode"
 
+	"github.com/sluice-db/sluice/ddl"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -25,30 +26,20 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 	}
 	switch st := st.(type) {
 	case *sql.Passthrough:
-		if err := s.guardDDL(ctx, st.Text()); err != nil {
+		if err := s.g.objects.GuardDDL(ctx, st.Text()); err != nil {
 			return nil, err
 		}
 		return s.passthrough(ctx, pgcatalog.Resolve(st.Text()), prep, args, w)
 	case *sql.Show:
 		text, _ := s.rowSQL(st)
 		return s.passthrough(ctx, text, prep, args, w)
-	case *sql.CreateSource:
-		return s.createSource(ctx, st, w)
-	case *sql.CreateMaterializedView:
-		return s.createView(ctx, st, w)
-	case *sql.Refresh:
-		if st.Kind == sql.KindPipeline {
-			return s.refreshPipeline(ctx, st, w) // pipeline.go
+	case *sql.CreateSource, *sql.CreateMaterializedView, *sql.CreatePipeline, *sql.Refresh, *sql.Drop,
+		*sql.AlterSource, *sql.AlterObject:
+		res, err := s.g.objects.Exec(ctx, st, s.progress(w)) // ddl
+		if err != nil {
+			return nil, err
 		}
-		return s.refresh(ctx, st, w)
-	case *sql.Drop:
-		return s.drop(ctx, st, w)
-	case *sql.AlterSource:
-		return nil, pgerr.Unsupported("ALTER SOURCE is not supported yet; DROP and CREATE the source")
-	case *sql.AlterObject:
-		return s.alterObject(ctx, st)
-	case *sql.CreatePipeline:
-		return s.createPipeline(ctx, st, w) // pipeline.go
+		return s.done(res.Tag, res.Notices...), nil
 	case *sql.ExplainRefresh:
 		return s.explainRefresh(ctx, st, prep, args, w) // explain.go
 	case *sql.Copy:
@@ -57,12 +48,12 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.set(ctx, st, w) // settings.go
 	case *sql.ShowSetting:
 		return s.show(ctx, st, w)
-	case *sql.CreateRole:
-		return s.createRole(ctx, st) // roles.go
-	case *sql.AlterRole:
-		return s.alterRole(ctx, st)
-	case *sql.DropRole:
-		return s.dropRole(ctx, st)
+	case *sql.CreateRole, *sql.AlterRole, *sql.DropRole:
+		tag, notices, err := s.g.roles.Exec(ctx, st, s.user) // access
+		if err != nil {
+			return nil, err
+		}
+		return s.done(tag, notices...), nil
 	default:
 		return nil, pgerr.Unsupported("statement %T is not supported", st)
 	}
@@ -89,11 +80,11 @@ func showSQL(st *sql.Show) string {
 	case sql.ShowMaterializedViews:
 		return `SELECT schema, name, partition_by, refresh, status, version, rows, files, bytes, last_refresh FROM sluice.materialized_views ORDER BY schema, name`
 	case sql.ShowPipelines:
-		return showPipelinesSQL // pipeline.go
+		return `SELECT schema, name, partition_by, refresh, status, sources, rows, files, bytes, last_run, last_refresh FROM sluice.pipelines ORDER BY schema, name`
 	case sql.ShowRuns:
 		q := `SELECT run_id, schema, object, trigger, attempt, status, started_at, finished_at, rows_out, files_written, bytes_written, version, error FROM sluice.runs`
 		if st.For != nil {
-			ref := resolve(*st.For)
+			ref := ddl.Resolve(*st.For)
 			q += " WHERE schema = " + sql.QuoteLiteral(ref.Schema) + " AND object = " + sql.QuoteLiteral(ref.Name)
 		}
 		return q + " ORDER BY run_id"
@@ -177,6 +168,33 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	}
 	c.tag = commandTag(kw, res.RowsAffected)
 	return c, nil
+}
+
+// objectStatements runs Sluice's own statements on its objects (package
+// ddl): what the session dispatches to it, the session does not know.
+type objectStatements interface {
+	Exec(ctx context.Context, st sql.Statement, progress func(string)) (ddl.Result, error)
+	ExplainSQL(ctx context.Context, st *sql.ExplainRefresh) (string, error)
+	GuardDDL(ctx context.Context, text string) error
+}
+
+// roleStatements runs CREATE, ALTER and DROP ROLE (package access) as the
+// session's user.
+type roleStatements interface {
+	Exec(ctx context.Context, st sql.Statement, user string) (tag string, notices []*pgerr.Error, err error)
+}
+
+// progress sends refresh progress to the client as NOTICE messages.
+func (s *session) progress(w wire.ResultWriter) func(string) {
+	return func(msg string) {
+		_ = w.Notice(notice(pgerrcode.SuccessfulCompletion, "%s", msg))
+	}
+}
+
+func notice(code, format string, args ...any) *pgerr.Error {
+	e := pgerr.New(code, format, args...)
+	e.Severity = "NOTICE"
+	return e
 }
 
 func warning(code, msg string) *pgerr.Error {

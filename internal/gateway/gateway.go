@@ -1,7 +1,8 @@
-// Package gateway wires Sluice together: it opens the engine and the
-// catalog, recovers the data directory after a crash, and serves sessions
-// that dispatch parsed statements to DuckDB, the catalog and the
-// materializer.
+// Package gateway is Sluice's glue: it opens the engine, the catalog and
+// the materializer, and gives each client connection a session that
+// dispatches its statements (to DuckDB, to ddl for Sluice's objects, to
+// access for roles), keeps its transaction state, its prepared statements
+// and its kept plans.
 package gateway
 
 import (
@@ -14,10 +15,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/connectors"
-	"github.com/sluice-db/sluice/connectors/files"
-	"github.com/sluice-db/sluice/connectors/s3"
+	"github.com/sluice-db/sluice/ddl"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/pgcatalog"
@@ -52,13 +53,13 @@ type Options struct {
 	// SourceParallelism bounds the splits of one connector-source read
 	// that are read at once (Kafka partitions, PostgreSQL ranges); 0 = 8.
 	SourceParallelism int
-	// ObjectStorage configures s3:// sources and output locations; nil =
-	// none.
-	ObjectStorage *s3.Config
+	// ObjectStorage holds s3:// sources and output locations
+	// (connectors/s3.Store, opened in cmd/gateway); nil = none.
+	ObjectStorage materialize.Storage
 }
 
 // DatabaseName is the database clients connect to (and the only one).
-const DatabaseName = "sluice"
+const DatabaseName = catalog.DatabaseName
 
 // databaseFile is DuckDB's file inside the data directory. Its name must
 // differ from the schema "sluice" of the system tables: DuckDB refuses
@@ -86,8 +87,8 @@ type Gateway struct {
 	srv     *wire.Server
 	sched   *materialize.Scheduler
 	sources *materialize.Sources
-	objects *objectStore // nil without object storage
-	remote  files.Remote // the same, for the FILES connector
+	objects objectStatements // Sluice's object statements (ddl)
+	roles   roleStatements   // role statements (access)
 	baseDir string
 
 	stopSched context.CancelFunc
@@ -157,10 +158,10 @@ func (g *Gateway) init(ctx context.Context) error {
 	}
 	g.cat = cat
 	g.sources = materialize.NewSources(g.opts.Connectors, cat, g.log)
-	if err := g.registerScan(ctx); err != nil {
+	if err := materialize.RegisterScan(ctx, g.db, g.sources, g.opts.SourceParallelism); err != nil {
 		return err
 	}
-	if err := g.openObjects(ctx); err != nil {
+	if err := materialize.RegisterObjectFiles(ctx, g.db, g.opts.ObjectStorage); err != nil {
 		return err
 	}
 	if err := pgcatalog.Install(ctx, g.db.SQL()); err != nil {
@@ -168,18 +169,36 @@ func (g *Gateway) init(ctx context.Context) error {
 	}
 	g.mat = materialize.New(materialize.Options{
 		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
-		Translate: engine.Translate, Sources: g.sources, Remote: g.remote,
+		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
 	})
-	if g.objects != nil {
-		g.mat.SetObjects(g.objects)
-	}
 	if err := g.mat.Recover(ctx); err != nil {
 		return err
 	}
 	g.sched = materialize.NewScheduler(materialize.SchedulerOptions{
 		Materializer: g.mat, Catalog: cat, DB: g.db.SQL(), Logger: g.log, PollInterval: g.opts.PollInterval,
 	})
+	g.objects = ddl.New(ddl.Options{
+		Catalog: cat, Materializer: g.mat, Scheduler: g.sched, Sources: g.sources,
+		Storage: g.opts.ObjectStorage, BaseDir: g.baseDir, Logger: g.log,
+	})
+	g.roles = access.NewRoles(cat, g.configUser)
 	return nil
+}
+
+// configUser reports whether name is a user of the configuration file
+// (an optional power of the Authenticator).
+func (g *Gateway) configUser(name string) bool {
+	u, ok := g.opts.Authenticator.(interface{ HasUser(string) bool })
+	return ok && u.HasUser(name)
+}
+
+// LookupRole implements wire.RoleSource over the catalog's roles.
+func (g *Gateway) LookupRole(ctx context.Context, name string) (wire.StoredRole, bool, error) {
+	r, ok, err := g.cat.Role(ctx, name)
+	if err != nil || !ok {
+		return wire.StoredRole{}, false, err
+	}
+	return wire.StoredRole{Verifier: r.Verifier, Login: r.Login}, true, nil
 }
 
 // Serve accepts connections on l until Shutdown. It returns

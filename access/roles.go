@@ -1,4 +1,7 @@
-package gateway
+// Package access decides who may do what in Sluice. Today it runs the role
+// statements (CREATE, ALTER and DROP ROLE and USER) over the catalog's
+// roles.
+package access
 
 // CREATE / ALTER / DROP ROLE and USER. Roles live in the catalog
 // (sluice.roles) with their password as a SCRAM-SHA-256 verifier only, and
@@ -29,26 +32,41 @@ const builtinRole = "sluice"
 // maxRoleName is PostgreSQL's NAMEDATALEN - 1.
 const maxRoleName = 63
 
-// LookupRole implements wire.RoleSource over the catalog's roles.
-func (g *Gateway) LookupRole(ctx context.Context, name string) (wire.StoredRole, bool, error) {
-	r, ok, err := g.cat.Role(ctx, name)
-	if err != nil || !ok {
-		return wire.StoredRole{}, false, err
-	}
-	return wire.StoredRole{Verifier: r.Verifier, Login: r.Login}, true, nil
+// Roles runs the role statements.
+type Roles struct {
+	cat *catalog.Store
+	// configUser reports whether a name is a user of the gateway's
+	// configuration file.
+	configUser func(string) bool
 }
 
-// configUser reports whether name is a user of the configuration file
-// (an optional power of the Authenticator).
-func (s *session) configUser(name string) bool {
-	u, ok := s.g.opts.Authenticator.(interface{ HasUser(string) bool })
-	return ok && u.HasUser(name)
+// NewRoles returns the role statements over the catalog's roles; isConfigUser
+// tells the configuration file's users (nil: none).
+func NewRoles(cat *catalog.Store, isConfigUser func(string) bool) *Roles {
+	if isConfigUser == nil {
+		isConfigUser = func(string) bool { return false }
+	}
+	return &Roles{cat: cat, configUser: isConfigUser}
+}
+
+// Exec runs CREATE, ALTER or DROP ROLE as the session user user. It returns
+// the command tag and the notices to send first.
+func (r *Roles) Exec(ctx context.Context, st sql.Statement, user string) (string, []*pgerr.Error, error) {
+	switch st := st.(type) {
+	case *sql.CreateRole:
+		return r.createRole(ctx, st)
+	case *sql.AlterRole:
+		return r.alterRole(ctx, st, user)
+	case *sql.DropRole:
+		return r.dropRole(ctx, st, user)
+	}
+	return "", nil, pgerr.Unsupported("statement %T is not a role statement", st)
 }
 
 // notInSQL refuses to change a role that SQL does not own.
-func (s *session) notInSQL(name string) error {
+func (r *Roles) notInSQL(name string) error {
 	switch {
-	case s.configUser(name):
+	case r.configUser(name):
 		e := pgerr.Unsupported("role \"%s\" is defined in the gateway's configuration file", name)
 		e.Hint = "Change it in the users list of the configuration file."
 		return e
@@ -59,7 +77,7 @@ func (s *session) notInSQL(name string) error {
 }
 
 // checkNewRoleName applies PostgreSQL's rules to the name of a new role.
-func (s *session) checkNewRoleName(name string) error {
+func (r *Roles) checkNewRoleName(name string) error {
 	switch {
 	case name == "public" || name == "none" || strings.HasPrefix(name, "pg_"):
 		e := pgerr.New(pgerrcode.ReservedName, "role name \"%s\" is reserved", name)
@@ -69,7 +87,7 @@ func (s *session) checkNewRoleName(name string) error {
 		return e
 	case len(name) > maxRoleName:
 		return pgerr.New(pgerrcode.NameTooLong, "role name \"%s\" is too long (at most %d bytes)", name, maxRoleName)
-	case s.configUser(name), name == builtinRole:
+	case r.configUser(name), name == builtinRole:
 		return pgerr.New(pgerrcode.DuplicateObject, "role \"%s\" already exists", name)
 	}
 	return nil
@@ -177,85 +195,85 @@ func isMD5Hash(s string) bool {
 }
 
 // createRole runs CREATE ROLE / CREATE USER.
-func (s *session) createRole(ctx context.Context, st *sql.CreateRole) (*cursor, error) {
-	if err := s.checkNewRoleName(st.Name); err != nil {
-		return nil, err
+func (r *Roles) createRole(ctx context.Context, st *sql.CreateRole) (string, []*pgerr.Error, error) {
+	if err := r.checkNewRoleName(st.Name); err != nil {
+		return "", nil, err
 	}
 	rs, notices, err := roleOptions(st.Options)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	r := catalog.Role{Name: st.Name, Login: st.User}
+	role := catalog.Role{Name: st.Name, Login: st.User}
 	if rs.login != nil {
-		r.Login = *rs.login
+		role.Login = *rs.login
 	}
 	if rs.password != nil {
-		r.Verifier = *rs.password
+		role.Verifier = *rs.password
 	}
-	if err := s.g.cat.CreateRole(ctx, r); err != nil {
-		return nil, err
+	if err := r.cat.CreateRole(ctx, role); err != nil {
+		return "", nil, err
 	}
-	return s.done("CREATE ROLE", notices...), nil
+	return "CREATE ROLE", notices, nil
 }
 
 // alterRole runs ALTER ROLE / ALTER USER.
-func (s *session) alterRole(ctx context.Context, st *sql.AlterRole) (*cursor, error) {
+func (r *Roles) alterRole(ctx context.Context, st *sql.AlterRole, user string) (string, []*pgerr.Error, error) {
 	if st.SetConfig {
-		return nil, pgerr.Unsupported("ALTER ROLE ... SET is not supported: Sluice has no per-role settings")
+		return "", nil, pgerr.Unsupported("ALTER ROLE ... SET is not supported: Sluice has no per-role settings")
 	}
 	name := st.Name
 	if st.Current {
-		name = s.user
+		name = user
 	}
-	if err := s.notInSQL(name); err != nil {
-		return nil, err
+	if err := r.notInSQL(name); err != nil {
+		return "", nil, err
 	}
 	if st.RenameTo != "" {
-		if name == s.user {
-			return nil, pgerr.New(pgerrcode.FeatureNotSupported, "session user cannot be renamed")
+		if name == user {
+			return "", nil, pgerr.New(pgerrcode.FeatureNotSupported, "session user cannot be renamed")
 		}
-		if err := s.checkNewRoleName(st.RenameTo); err != nil {
-			return nil, err
+		if err := r.checkNewRoleName(st.RenameTo); err != nil {
+			return "", nil, err
 		}
 	}
 	rs, notices, err := roleOptions(st.Options)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	err = s.g.cat.AlterRole(ctx, name, func(r *catalog.Role) error {
+	err = r.cat.AlterRole(ctx, name, func(role *catalog.Role) error {
 		if rs.login != nil {
-			r.Login = *rs.login
+			role.Login = *rs.login
 		}
 		if rs.password != nil {
-			r.Verifier = *rs.password
+			role.Verifier = *rs.password
 		}
 		if st.RenameTo != "" {
-			r.Name = st.RenameTo
+			role.Name = st.RenameTo
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return s.done("ALTER ROLE", notices...), nil
+	return "ALTER ROLE", notices, nil
 }
 
 // dropRole runs DROP ROLE / DROP USER: every name is checked before any
 // role is dropped.
-func (s *session) dropRole(ctx context.Context, st *sql.DropRole) (*cursor, error) {
+func (r *Roles) dropRole(ctx context.Context, st *sql.DropRole, user string) (string, []*pgerr.Error, error) {
 	var notices []*pgerr.Error
 	var drop []string
 	for _, name := range st.Names {
-		if err := s.notInSQL(name); err != nil {
-			return nil, err
+		if err := r.notInSQL(name); err != nil {
+			return "", nil, err
 		}
-		if name == s.user {
-			return nil, pgerr.New(pgerrcode.ObjectInUse, "current user cannot be dropped")
+		if name == user {
+			return "", nil, pgerr.New(pgerrcode.ObjectInUse, "current user cannot be dropped")
 		}
-		_, ok, err := s.g.cat.Role(ctx, name)
+		_, ok, err := r.cat.Role(ctx, name)
 		switch {
 		case err != nil:
-			return nil, err
+			return "", nil, err
 		case ok:
 			drop = append(drop, name)
 		case st.IfExists:
@@ -263,13 +281,13 @@ func (s *session) dropRole(ctx context.Context, st *sql.DropRole) (*cursor, erro
 			n.Severity = "NOTICE"
 			notices = append(notices, n)
 		default:
-			return nil, pgerr.New(pgerrcode.UndefinedObject, "role \"%s\" does not exist", name)
+			return "", nil, pgerr.New(pgerrcode.UndefinedObject, "role \"%s\" does not exist", name)
 		}
 	}
 	for _, name := range drop {
-		if _, err := s.g.cat.DropRole(ctx, name); err != nil {
-			return nil, err
+		if _, err := r.cat.DropRole(ctx, name); err != nil {
+			return "", nil, err
 		}
 	}
-	return s.done("DROP ROLE", notices...), nil
+	return "DROP ROLE", notices, nil
 }

@@ -1,4 +1,4 @@
-package gateway
+package ddl
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // viewConstraints checks the EXPECT constraints of a CREATE: names unique
 // (42710), predicates bound against the query's columns and boolean (the
 // error is DuckDB's: 42703 unknown column, ...).
-func (s *session) viewConstraints(ctx context.Context, query string, cs []sql.Constraint) ([]catalog.Constraint, error) {
+func (x *Executor) viewConstraints(ctx context.Context, query string, cs []sql.Constraint) ([]catalog.Constraint, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
@@ -28,7 +28,7 @@ func (s *session) viewConstraints(ctx context.Context, query string, cs []sql.Co
 		out[i] = catalog.Constraint{Name: c.Name, Predicate: c.Predicate, Action: violationAction(c.Action)}
 		plan[i] = sqlplan.Constraint(out[i])
 	}
-	if err := s.g.mat.CheckConstraints(ctx, query, plan); err != nil {
+	if err := x.mat.CheckConstraints(ctx, query, plan); err != nil {
 		return nil, pgerr.As(engine.Translate(err)).WithPosition(0)
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-package gateway
+package ddl
 
 import (
 	"context"
@@ -10,47 +10,46 @@ import (
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/sql"
 	"github.com/sluice-db/sluice/sqlplan"
-	"github.com/sluice-db/sluice/wire"
 )
 
 // createPipeline is CREATE PIPELINE: it records the pipeline with its
 // schedule and quality gates, and runs its first run at once, reading every
 // file its sources match. A pipeline whose first run fails is not created.
-func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w wire.ResultWriter) (*cursor, error) {
+func (x *Executor) createPipeline(ctx context.Context, st *sql.CreatePipeline, progress func(string)) (Result, error) {
 	const tag = "CREATE PIPELINE"
 	ref := resolve(st.Name)
 	sched, err := schedule(st.Refresh)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	if c, err := s.claimName(ctx, ref, st.IfNotExists, tag); c != nil || err != nil {
-		return c, err
+	if res, taken, err := x.claimName(ctx, ref, st.IfNotExists, tag); taken || err != nil {
+		return res, err
 	}
 	opts, err := validatePipelineOptions(optionMap(st.Options))
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	if err := s.g.checkLocation(opts); err != nil {
-		return nil, err
+	if err := x.checkLocation(opts); err != nil {
+		return Result{}, err
 	}
-	cols, err := s.g.mat.Describe(ctx, st.Query)
+	cols, err := x.mat.Describe(ctx, st.Query)
 	if err != nil {
-		return nil, pipelineQueryError(err, st)
+		return Result{}, pipelineQueryError(err, st)
 	}
-	sources, deps, err := s.pipelineSources(ctx, ref, st.Query)
+	sources, deps, err := x.pipelineSources(ctx, ref, st.Query)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	if _, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{Query: st.Query, Columns: cols, PartitionBy: st.PartitionBy, Options: opts}); err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	constraints, err := s.viewConstraints(ctx, st.Query, st.Constraints) // quality.go
+	constraints, err := x.viewConstraints(ctx, st.Query, st.Constraints) // quality.go
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	id, err := s.g.cat.NextID(ctx)
+	id, err := x.cat.NextID(ctx)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	pcols := make([]catalog.Column, len(cols))
 	for i, c := range cols {
@@ -58,38 +57,38 @@ func (s *session) createPipeline(ctx context.Context, st *sql.CreatePipeline, w 
 	}
 	p := catalog.Pipeline{
 		ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: sched.Text,
-		Status: "empty", Constraints: constraints, Columns: pcols, Sources: sources, Path: s.g.mat.PipelinePath(id),
+		Status: "empty", Constraints: constraints, Columns: pcols, Sources: sources, Path: x.mat.PipelinePath(id),
 	}
 	if p.PartitionBy == nil {
 		p.PartitionBy = []string{}
 	}
-	if err := s.g.cat.CreatePipeline(ctx, p, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
-		return nil, err
+	if err := x.cat.CreatePipeline(ctx, p, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
+		return Result{}, err
 	}
-	if err := s.g.cat.SetSchedule(ctx, ref, sched, materialize.NextRun(sched, time.Now())); err != nil {
-		return nil, err
+	if err := x.cat.SetSchedule(ctx, ref, sched, materialize.NextRun(sched, time.Now())); err != nil {
+		return Result{}, err
 	}
-	defer s.g.sched.Wake()
-	_ = s.g.cat.MarkAttempt(ctx, id, time.Now()) // its inputs are read now: no ON CHANGE run owed
-	if _, err := s.g.mat.RefreshPipeline(ctx, ref, "create", s.progress(w)); err != nil {
+	defer x.sched.Wake()
+	_ = x.cat.MarkAttempt(ctx, id, time.Now()) // its inputs are read now: no ON CHANGE run owed
+	if _, err := x.mat.RefreshPipeline(ctx, ref, "create", progress); err != nil {
 		err = engine.Translate(err)
 		// Creation is all or nothing, as for materialized views.
-		retired, derr := s.g.cat.Drop(context.WithoutCancel(ctx), []catalog.Dependency{{Object: ref, ObjectKind: catalog.KindPipeline}})
+		retired, derr := x.cat.Drop(context.WithoutCancel(ctx), []catalog.Dependency{{Object: ref, ObjectKind: catalog.KindPipeline}})
 		if derr != nil {
-			s.g.log.Error("undoing failed CREATE PIPELINE", "pipeline", ref.String(), "err", derr)
+			x.log.Error("undoing failed CREATE PIPELINE", "pipeline", ref.String(), "err", derr)
 		}
-		s.g.mat.Drop(retired)
-		return nil, pgerr.As(err).WithPosition(0)
+		x.mat.Drop(retired)
+		return Result{}, pgerr.As(err).WithPosition(0)
 	}
-	return s.done(tag), nil
+	return done(tag), nil
 }
 
 // pipelineSources checks what a pipeline's query reads: sources only,
 // named unqualified (a run shadows each with a temporary view of the same
 // name over the new files), at least one. It returns the sources' names and
 // the lineage edges.
-func (s *session) pipelineSources(ctx context.Context, ref catalog.Ref, query string) ([]string, []catalog.Dependency, error) {
-	tables, err := s.g.mat.TableRefs(ctx, query)
+func (x *Executor) pipelineSources(ctx context.Context, ref catalog.Ref, query string) ([]string, []catalog.Dependency, error) {
+	tables, err := x.mat.TableRefs(ctx, query)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,10 +100,10 @@ func (s *session) pipelineSources(ctx context.Context, ref catalog.Ref, query st
 		if dep.Schema == "" {
 			dep.Schema = materialize.PipelineSourceSchema
 		}
-		if t.Catalog != "" && t.Catalog != DatabaseName {
+		if t.Catalog != "" && t.Catalog != catalog.DatabaseName {
 			return nil, nil, pgerr.Unsupported("a pipeline reads sources only; %q is in another database", t.Name)
 		}
-		kind, ok, err := s.g.cat.Lookup(ctx, dep)
+		kind, ok, err := x.cat.Lookup(ctx, dep)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -128,21 +127,21 @@ func (s *session) pipelineSources(ctx context.Context, ref catalog.Ref, query st
 
 // refreshPipeline is REFRESH PIPELINE: one run, reading the files that
 // arrived since the last committed run.
-func (s *session) refreshPipeline(ctx context.Context, st *sql.Refresh, w wire.ResultWriter) (*cursor, error) {
+func (x *Executor) refreshPipeline(ctx context.Context, st *sql.Refresh, progress func(string)) (Result, error) {
 	if len(st.Partition) > 0 {
-		return nil, pgerr.Unsupported("REFRESH PIPELINE ... PARTITION is not supported: a pipeline appends, it does not recompute")
+		return Result{}, pgerr.Unsupported("REFRESH PIPELINE ... PARTITION is not supported: a pipeline appends, it does not recompute")
 	}
 	ref := resolve(st.Name)
-	if err := s.expectKind(ctx, ref, catalog.KindPipeline); err != nil {
-		return nil, err
+	if err := x.expectKind(ctx, ref, catalog.KindPipeline); err != nil {
+		return Result{}, err
 	}
-	if p, err := s.g.cat.GetPipeline(ctx, ref); err == nil {
-		_ = s.g.cat.MarkAttempt(ctx, p.ID, time.Now())
+	if p, err := x.cat.GetPipeline(ctx, ref); err == nil {
+		_ = x.cat.MarkAttempt(ctx, p.ID, time.Now())
 	}
-	if _, err := s.g.mat.RefreshPipeline(ctx, ref, "manual", s.progress(w)); err != nil {
-		return nil, err
+	if _, err := x.mat.RefreshPipeline(ctx, ref, "manual", progress); err != nil {
+		return Result{}, err
 	}
-	return s.done("REFRESH PIPELINE"), nil
+	return done("REFRESH PIPELINE"), nil
 }
 
 // pipelineQueryError points an error DuckDB found in a pipeline's query at

@@ -1,0 +1,108 @@
+// Package ddl runs Sluice's own statements on its objects: CREATE, ALTER,
+// DROP and REFRESH of sources, materialized views and pipelines, EXPLAIN
+// REFRESH, and the checks plain DDL passes before it may touch them. It
+// drives the catalog and the materializer; the session only dispatches.
+package ddl
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/materialize"
+	"github.com/sluice-db/sluice/sql"
+)
+
+// Options configure an Executor.
+type Options struct {
+	Catalog      *catalog.Store
+	Materializer *materialize.Materializer
+	Scheduler    *materialize.Scheduler
+	Sources      *materialize.Sources
+	// Storage is the object storage of s3:// FILES sources and output
+	// locations; nil = none.
+	Storage materialize.Storage
+	// BaseDir resolves relative FILES paths.
+	BaseDir string
+	Logger  *slog.Logger
+}
+
+// Executor runs object statements.
+type Executor struct {
+	cat     *catalog.Store
+	mat     *materialize.Materializer
+	sched   *materialize.Scheduler
+	sources *materialize.Sources
+	remote  files.Remote
+	storage bool
+	baseDir string
+	log     *slog.Logger
+}
+
+// New returns an Executor.
+func New(opts Options) *Executor {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	x := &Executor{cat: opts.Catalog, mat: opts.Materializer, sched: opts.Scheduler, sources: opts.Sources,
+		baseDir: opts.BaseDir, log: log}
+	if opts.Storage != nil {
+		x.remote, x.storage = opts.Storage.Files(), true
+	}
+	return x
+}
+
+// Result is how an object statement completed: its command tag and the
+// notices to send before it.
+type Result struct {
+	Tag     string
+	Notices []*pgerr.Error
+}
+
+func done(tag string, notices ...*pgerr.Error) Result { return Result{Tag: tag, Notices: notices} }
+
+// Exec runs one object statement. progress receives the progress of the
+// refreshes it runs (sent to the client as notices).
+func (x *Executor) Exec(ctx context.Context, st sql.Statement, progress func(string)) (Result, error) {
+	switch st := st.(type) {
+	case *sql.CreateSource:
+		return x.createSource(ctx, st)
+	case *sql.CreateMaterializedView:
+		return x.createView(ctx, st, progress)
+	case *sql.CreatePipeline:
+		return x.createPipeline(ctx, st, progress) // pipeline.go
+	case *sql.Refresh:
+		if st.Kind == sql.KindPipeline {
+			return x.refreshPipeline(ctx, st, progress) // pipeline.go
+		}
+		return x.refresh(ctx, st, progress)
+	case *sql.Drop:
+		return x.drop(ctx, st)
+	case *sql.AlterSource:
+		return Result{}, pgerr.Unsupported("ALTER SOURCE is not supported yet; DROP and CREATE the source")
+	case *sql.AlterObject:
+		return x.alterObject(ctx, st)
+	}
+	return Result{}, pgerr.Unsupported("statement %T is not an object statement", st)
+}
+
+// GuardDDL refuses plain DDL (passed through to DuckDB) that would break
+// Sluice's objects; see guardDDL.
+func (x *Executor) GuardDDL(ctx context.Context, text string) error { return x.guardDDL(ctx, text) }
+
+// Resolve names an object: unqualified names are in schema public.
+func Resolve(n sql.Name) catalog.Ref { return resolve(n) }
+
+// checkLocation refuses a location option when no object storage is
+// configured.
+func (x *Executor) checkLocation(opts map[string]string) error {
+	if loc := opts["location"]; loc != "" && !x.storage {
+		return pgerr.Unsupported("location %s: object storage is not configured (set s3_endpoint and its credentials; see docs/storage.md)", loc)
+	}
+	return nil
+}
+
+func runeCount(s string) int { return len([]rune(s)) }

@@ -1,0 +1,71 @@
+package ddl
+
+import (
+	"context"
+	"strings"
+
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/connectors/files"
+	"github.com/sluice-db/sluice/materialize"
+	"github.com/sluice-db/sluice/sql"
+)
+
+func (x *Executor) createSource(ctx context.Context, st *sql.CreateSource) (Result, error) {
+	const tag = "CREATE SOURCE"
+	ref := resolve(st.Name)
+	if res, taken, err := x.claimName(ctx, ref, st.IfNotExists, tag); taken || err != nil {
+		return res, err
+	}
+	if st.Connector != "files" {
+		return x.createConnectorSource(ctx, st, ref)
+	}
+	var scan *files.Scan
+	var err error
+	if files.IsRemote(st.Location) {
+		scan, err = files.NewRemote(st.Location, optionMap(st.Options), x.remote)
+	} else {
+		scan, err = files.New(st.Location, x.baseDir, optionMap(st.Options))
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	// Fail now, not at the first SELECT, when the files cannot be read.
+	if _, err := x.mat.Describe(ctx, scan.SQL()); err != nil {
+		return Result{}, err
+	}
+	id, err := x.cat.NextID(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	src := catalog.Source{ID: id, Ref: ref, Connector: "files", Location: scan.Path, Options: scan.Options}
+	if err := x.cat.CreateSource(ctx, src, scan.SQL()); err != nil {
+		return Result{}, err
+	}
+	return done(tag), nil
+}
+
+// createConnectorSource opens a KAFKA, POSTGRES or HTTP source (the
+// connector validates its options and reaches the endpoint), fixes its
+// schema in the catalog and defines its view over the engine's scan
+// function.
+func (x *Executor) createConnectorSource(ctx context.Context, st *sql.CreateSource, ref catalog.Ref) (Result, error) {
+	const tag = "CREATE SOURCE"
+	options := optionMap(st.Options)
+	src, schema, err := x.sources.Create(ctx, st.Connector, st.Location, options)
+	if err != nil {
+		return Result{}, err
+	}
+	id, err := x.cat.NextID(ctx)
+	if err != nil {
+		src.Close()
+		return Result{}, err
+	}
+	// The view binds at creation: the source must be open under its id.
+	x.sources.Put(id, src)
+	rec := catalog.Source{ID: id, Ref: ref, Connector: strings.ToLower(st.Connector), Location: st.Location, Options: options, Schema: schema}
+	if err := x.cat.CreateSource(ctx, rec, materialize.ViewSQL(id, src)); err != nil {
+		x.sources.Forget(id)
+		return Result{}, err
+	}
+	return done(tag), nil
+}
