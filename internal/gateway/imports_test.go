@@ -11,12 +11,20 @@ import (
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/sluice-db/sluice/"
 	forbidden := map[string][]string{
-		"wire":             {"internal/engine", "sql", "sqlplan", "catalog", "materialize", "internal/gateway", "connectors"},
-		"sql":              {"internal/engine", "catalog", "wire", "sqlplan", "materialize"},
-		"sqlplan":          {"internal/engine", "catalog", "wire", "materialize", "sql"},
-		"catalog":          {"wire", "materialize", "internal/gateway", "sql"},
-		"materialize":      {"wire", "internal/gateway", "sql"},
-		"connectors/files": {"wire", "internal/gateway", "internal/engine"},
+		"wire": {"internal/engine", "sql", "sqlplan", "catalog", "materialize", "internal/gateway", "connectors",
+			"ddl", "access", "pgcatalog", "internal/settings", "internal/pgcopy"},
+		// The catalog emulation reads DuckDB's catalog and the system
+		// tables, never the materializer or Sluice's statements.
+		"pgcatalog":         {"materialize", "internal/gateway", "ddl", "catalog", "connectors", "wire", "internal/engine"},
+		"ddl":               {"wire", "internal/gateway"},
+		"access":            {"internal/gateway", "materialize", "ddl", "connectors"},
+		"internal/settings": {"internal/engine", "wire", "catalog", "materialize"},
+		"internal/pgcopy":   {"internal/engine", "wire", "catalog", "materialize"},
+		"sql":               {"internal/engine", "catalog", "wire", "sqlplan", "materialize"},
+		"sqlplan":           {"internal/engine", "catalog", "wire", "materialize", "sql"},
+		"catalog":           {"wire", "materialize", "internal/gateway", "sql"},
+		"materialize":       {"wire", "internal/gateway", "sql"},
+		"connectors/files":  {"wire", "internal/gateway", "internal/engine"},
 		// Connectors feed DuckDB through the engine's scan, never directly,
 		// and know nothing of the catalog or the wire.
 		"connectors":            {"wire", "internal/gateway", "internal/engine", "catalog", "materialize", "sql"},
@@ -40,8 +48,30 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+	// The session glue dispatches to ddl and access; it imports no
+	// connector itself (cmd/gateway wires them).
+	out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-f", "{{join .Imports \" \"}}", mod+"internal/gateway").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if strings.HasPrefix(imp, mod+"connectors/") {
+			t.Errorf("internal/gateway imports %s: the session never imports a connector", imp)
+		}
+	}
+	// Test harnesses (internal/testing/...) are for tests only: no runtime
+	// package reaches them.
+	out, err = exec.Command("go", "list", "-tags", "duckdb_arrow", "-deps", mod+"cmd/gateway").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, mod+"internal/testing/") {
+			t.Errorf("the gateway binary depends on %s, a test harness", dep)
+		}
+	}
 	// Only internal/engine imports duckdb-go itself.
-	out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"...").CombinedOutput()
+	out, err = exec.Command("go", "list", "-tags", "duckdb_arrow", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
