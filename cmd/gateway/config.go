@@ -106,6 +106,7 @@ var configKeys = []configKey{
 	{"object_storage.access_key", "S3 access key", false},
 	{"object_storage.secret_key", "S3 secret key (file or environment only: flags show in ps)", false},
 	{"object_storage.use_ssl", "use https with a host:port endpoint", false},
+	{"object_storage.ca_file", "PEM file of CA certificates that replace the system roots in verifying an https endpoint (a private CA)", false},
 	{"object_storage.cache_dir", "local cache of downloaded objects (empty: DATA_DIR/cache)", false},
 	{"object_storage.cache_size", "bytes the cache may hold (0: 10 GiB)", false},
 	{"object_storage.parallel", "range downloads and upload parts in flight (0: 8)", false},
@@ -155,6 +156,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.String(flagName("object_storage.region"), o.Region, usage("object_storage.region"))
 	fs.String(flagName("object_storage.access_key"), o.AccessKey, usage("object_storage.access_key"))
 	fs.Bool(flagName("object_storage.use_ssl"), o.UseSSL, usage("object_storage.use_ssl"))
+	fs.String(flagName("object_storage.ca_file"), o.CAFile, usage("object_storage.ca_file"))
 	fs.String(flagName("object_storage.cache_dir"), o.CacheDir, usage("object_storage.cache_dir"))
 	fs.Int64(flagName("object_storage.cache_size"), o.CacheSize, usage("object_storage.cache_size"))
 	fs.Int(flagName("object_storage.parallel"), o.Parallel, usage("object_storage.parallel"))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-db/sluice/internal/testtls"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -206,6 +207,9 @@ func TestBadConfig(t *testing.T) {
 		{name: "key without cert", args: []string{"--tls-key-file", "/x.key"}, wantKey: "tls_cert_file"},
 		{name: "require tls without cert", env: map[string]string{"SLUICE_REQUIRE_TLS": "true"}, wantKey: "require_tls"},
 		{name: "missing cert files", args: []string{"--tls-cert-file", "/nonexistent.crt", "--tls-key-file", "/nonexistent.key"}, wantKey: "tls_cert_file"},
+		{name: "missing object storage CA file", file: "object_storage:\n  endpoint: https://127.0.0.1:9000\n  ca_file: /nonexistent/ca.pem\n", wantKey: "object_storage.ca_file"},
+		{name: "object storage CA file not PEM", args: []string{"--object-storage-endpoint", "https://127.0.0.1:9000", "--object-storage-ca-file", "config_test.go"}, wantKey: "object_storage.ca_file"},
+		{name: "object storage CA file with http", env: map[string]string{"SLUICE_OBJECT_STORAGE_ENDPOINT": "http://127.0.0.1:9000", "SLUICE_OBJECT_STORAGE_CA_FILE": "config_test.go"}, wantKey: "object_storage.ca_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,5 +344,30 @@ func TestPasswordCommand(t *testing.T) {
 	}
 	if code := passwordCmd([]string{"pencil"}, strings.NewReader(""), &out, &errOut); code != exitUsage {
 		t.Fatalf("password as an argument: code %d", code)
+	}
+}
+
+// TestObjectStorageCAFile: object_storage.ca_file is read from the file,
+// the environment or a flag, and checked at start.
+func TestObjectStorageCAFile(t *testing.T) {
+	clearEnv(t)
+	ca := testtls.NewCA(t, "object storage CA").WriteCert(t, t.TempDir())
+	cfg, err := load(t, "--config", writeFile(t, "object_storage:\n  endpoint: https://s3.internal:9000\n  ca_file: "+ca+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ObjectStorage.CAFile != ca {
+		t.Errorf("object_storage.ca_file from the file = %q, want %q", cfg.ObjectStorage.CAFile, ca)
+	}
+	t.Setenv("SLUICE_OBJECT_STORAGE_ENDPOINT", "s3.internal:9000")
+	t.Setenv("SLUICE_OBJECT_STORAGE_USE_SSL", "true")
+	t.Setenv("SLUICE_OBJECT_STORAGE_CA_FILE", ca)
+	if cfg, err = load(t); err != nil || cfg.ObjectStorage.CAFile != ca {
+		t.Errorf("object_storage.ca_file from the environment: %q, %v", cfg.ObjectStorage.CAFile, err)
+	}
+	_, err = load(t, "--object-storage-ca-file", filepath.Join(t.TempDir(), "gone.pem"))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "object_storage.ca_file" || !strings.Contains(err.Error(), "gone.pem") {
+		t.Errorf("a missing ca_file: %v, want a config error naming object_storage.ca_file and the file", err)
 	}
 }

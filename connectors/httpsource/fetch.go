@@ -2,6 +2,8 @@ package httpsource
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
 )
 
 const (
@@ -135,6 +139,13 @@ func (s *source) try(ctx context.Context, cond position) (*response, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if errors.Is(err, errDowngrade) {
+			return nil, errorf(pgerrcode.SQLClientUnableToEstablishSQLConnection, err,
+				"%s redirected to an http URL: refusing to follow it without TLS", s.display)
+		}
+		if e := s.certificateError(err); e != nil {
+			return nil, e // retrying would fail the same way
+		}
 		return nil, &retryable{code: pgerrcode.SQLClientUnableToEstablishSQLConnection,
 			err: fmt.Errorf("could not reach %s: %w", s.display, err)}
 	}
@@ -161,6 +172,29 @@ func (s *source) try(ctx context.Context, cond position) (*response, error) {
 		b.Close()
 		return nil, errorf(statusCode(code), nil, "%v", statusError(s.display, code))
 	}
+}
+
+// certificateError is the 08001 error of a failed verification of the
+// server's certificate, nil when err is something else.
+func (s *source) certificateError(err error) error {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if !errors.As(err, &ve) && !errors.As(err, &ua) && !errors.As(err, &hn) && !errors.As(err, &ci) {
+		return nil
+	}
+	e := pgerr.New(pgerrcode.SQLClientUnableToEstablishSQLConnection, "TLS verification of the server's certificate failed for %s: %v", s.display, err)
+	e.Cause = err
+	switch {
+	case errors.As(err, &hn):
+		e.Hint = "the certificate is not for the URL's host name"
+	case s.caFile != "":
+		e.Hint = fmt.Sprintf("option ca_file (%s) must hold the CA that signed the server's certificate", s.caFile)
+	default:
+		e.Hint = "if the server's certificate is signed by a private CA, set option ca_file to a PEM file holding that CA's certificate"
+	}
+	return e
 }
 
 // accept is the Accept header sent for each format (unless the headers

@@ -11,11 +11,16 @@ package httpsource
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -58,13 +63,20 @@ var Options = connectors.Specs{
 		Doc: "bounds connecting, waiting for the response headers and each wait for body data: seconds, or a duration like '1m30s' (default: the gateway's connector timeout)"},
 	{Name: "max_bytes", Type: connectors.Int, Default: "4294967296",
 		Doc: "parquet: the largest document downloaded (to a temporary file) for a read"},
+	{Name: "ca_file", Type: connectors.String,
+		Doc: "https: a PEM file of CA certificates, on the gateway's host, that replace the system's roots for this source (a private CA); the server's certificate and host name are always verified"},
 }
 
 // Connector is the HTTP connector. The zero value is ready to use.
+//
+// https URLs are verified against the system's roots, or against the
+// ca_file option's certificates instead; nothing turns verification off.
 type Connector struct {
 	// Client makes the requests. Nil gives each source its own client
 	// whose dialer and transport have timeouts (the source's timeout
-	// bounds every request in any case).
+	// bounds every request in any case) and that refuses a redirect from
+	// https to http. With option ca_file, a source uses a copy of Client
+	// whose transport (an *http.Transport) trusts that file's CAs.
 	Client *http.Client
 }
 
@@ -90,7 +102,12 @@ func (c Connector) Open(ctx context.Context, cfg connectors.Config) (connectors.
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.client == nil {
-		s.client = newClient(st.timeout)
+		s.client = newClient(st.timeout, st.rootCAs)
+		s.ownClient = true
+	} else if st.rootCAs != nil {
+		if s.client, err = withRoots(s.client, st.rootCAs); err != nil {
+			return nil, err
+		}
 		s.ownClient = true
 	}
 	if cfg.Schema != nil {
@@ -119,6 +136,8 @@ type settings struct {
 	retries  int
 	timeout  time.Duration
 	maxBytes int64
+	rootCAs  *x509.CertPool // ca_file's certificates; nil = the system's roots
+	caFile   string
 }
 
 func parseConfig(cfg connectors.Config) (settings, error) {
@@ -209,7 +228,37 @@ func parseConfig(cfg connectors.Config) (settings, error) {
 			return st, err
 		}
 	}
+	if v, ok := opts["ca_file"]; ok {
+		if !strings.EqualFold(u.Scheme, "https") {
+			return st, pgerr.InvalidParameter(`option "ca_file" applies only to https URLs`)
+		}
+		if st.rootCAs, err = loadRoots(v); err != nil {
+			return st, err
+		}
+		st.caFile = v
+	}
 	return st, nil
+}
+
+// loadRoots reads the ca_file option's PEM certificates. Its errors name
+// the file, never its content.
+func loadRoots(file string) (*x509.CertPool, error) {
+	if strings.TrimSpace(file) == "" {
+		return nil, pgerr.InvalidParameter(`invalid value for option "ca_file": must name a PEM file of CA certificates`)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, below
+		}
+		return nil, pgerr.InvalidParameter(`invalid value for option "ca_file": cannot read %s: %v`, file, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, pgerr.InvalidParameter(`invalid value for option "ca_file": %s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`, file)
+	}
+	return pool, nil
 }
 
 // parseTimeout reads seconds ("30") or a Go duration ("1m30s").
@@ -309,14 +358,50 @@ func validValue(v string) bool {
 }
 
 // newClient is the default client: bounded dial and TLS handshake; the
-// source's own watchdog bounds the response headers and body reads.
-func newClient(timeout time.Duration) *http.Client {
+// source's own watchdog bounds the response headers and body reads. TLS
+// verifies against roots (nil: the system's), and a redirect from https
+// to http is refused: it would send the headers option in the clear.
+func newClient(timeout time.Duration, roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = timeout
 	t.ResponseHeaderTimeout = timeout
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t}
+	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t, CheckRedirect: noDowngrade}
+}
+
+// errDowngrade refuses a redirect from https to http.
+var errDowngrade = errors.New("redirected from https to http")
+
+func noDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+		return errDowngrade
+	}
+	return nil
+}
+
+// withRoots is a copy of c whose transport verifies against roots.
+func withRoots(c *http.Client, roots *x509.CertPool) (*http.Client, error) {
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return nil, pgerr.Unsupported(`option "ca_file" needs the HTTP connector's client to use an *http.Transport, not %T`, rt)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	t.TLSClientConfig.RootCAs = roots
+	cc := *c
+	cc.Transport = t
+	return &cc, nil
 }
 
 // source is an open HTTP source. It is safe for concurrent use.

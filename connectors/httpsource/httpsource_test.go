@@ -309,6 +309,7 @@ func TestConformance(t *testing.T) {
 			{Options: map[string]string{"delimiter": ";"}, Names: "delimiter"},
 			{Options: map[string]string{"header": "true"}, Names: "header"},
 			{Options: map[string]string{"max_bytes": "10"}, Names: "max_bytes"},
+			{Options: map[string]string{"ca_file": "/etc/sluice/no-such-ca.pem"}, Names: "ca_file"},
 		},
 		Unreachable: func(t *testing.T) connectors.Config {
 			return config("http://"+closedAddr(t)+"/gone.json", nil)

@@ -13,16 +13,21 @@ package postgres
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -38,7 +43,7 @@ import (
 
 // Options declares the POSTGRES options (documented in docs/connectors.md).
 var Options = connectors.Specs{
-	{Name: "dsn", Type: connectors.String, Doc: "required: the server to read, as a libpq URL (postgres://user:password@host:5432/db?sslmode=require) or key=value string; it may hold a password, which is never logged or shown"},
+	{Name: "dsn", Type: connectors.String, Doc: "required: the server to read, as a libpq URL (postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/etc/sluice/pg-ca.crt) or key=value string; sslmode, sslrootcert, sslcert and sslkey work as in libpq (default sslmode prefer, which may fall back to no TLS; see TLS to sources). It may hold a password, which is never logged or shown"},
 	{Name: "table", Type: connectors.String, Doc: "the table or view to read, optionally schema-qualified (sales.orders); unquoted names fold to lower case, \"Quoted\" ones keep theirs. Exactly one of table and query"},
 	{Name: "query", Type: connectors.String, Doc: "a SELECT whose result is the source (a parallel read needs table). Exactly one of table and query"},
 	{Name: "cursor_column", Type: connectors.String, Doc: "a column whose values grow as rows are added (integer, numeric, date, timestamp, timestamptz or text): incremental reads return the rows above the last value read. Without it only full reads are possible"},
@@ -75,6 +80,9 @@ type source struct {
 	secrets redactor
 	log     *slog.Logger
 	mem     memory.Allocator
+	// warnedPlain is set once the log has said that sslmode prefer or
+	// allow ended on an unencrypted connection.
+	warnedPlain atomic.Bool
 
 	schema *arrow.Schema
 	cols   []column
@@ -151,9 +159,12 @@ func (Connector) Open(ctx context.Context, cfg connectors.Config) (connectors.So
 	s.secrets = secretsOf(dsn)
 	pc, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, dsnError(err)
+		return nil, dsnError(dsn, err)
 	}
 	s.secrets = append(s.secrets, pc.Password)
+	if err := checkVerification(&pc.Config); err != nil {
+		return nil, err
+	}
 	timeout := cfg.TimeoutOrDefault()
 	setSession(pc.RuntimeParams)
 	pc.ConnectTimeout = timeout
@@ -189,6 +200,7 @@ func (s *source) withMeta(ctx context.Context, fn func(*pgx.Conn) error) error {
 			return err
 		}
 		s.meta = conn
+		s.noteTLS(conn.PgConn())
 	}
 	err := fn(s.meta)
 	if err != nil && reused && s.meta.IsClosed() && ctx.Err() == nil {
@@ -197,6 +209,7 @@ func (s *source) withMeta(ctx context.Context, fn func(*pgx.Conn) error) error {
 			return cerr
 		}
 		s.meta = conn
+		s.noteTLS(conn.PgConn())
 		err = fn(conn)
 	}
 	return err
@@ -433,6 +446,11 @@ func (s *source) fail(ctx context.Context, doing string, err error) error {
 	if ctx.Err() != nil {
 		return &pgerr.Error{Code: pgerrcode.QueryCanceled, Message: "POSTGRES source: " + doing + " was canceled", Cause: ctx.Err()}
 	}
+	if certificateError(err) {
+		e := pgerr.New(pgerrcode.SQLClientUnableToEstablishSQLConnection, "%s", s.secrets.clean("POSTGRES source: cannot connect: TLS verification of the server's certificate failed: "+err.Error()))
+		e.Hint = "the dsn's sslrootcert must hold the CA that signed the server's certificate, and with sslmode=verify-full the dsn's host must be a name in it"
+		return e
+	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) || doing == "connecting" {
 		return pgerr.New(pgerrcode.SQLClientUnableToEstablishSQLConnection, "%s", s.secrets.clean("POSTGRES source: cannot connect: "+err.Error()))
@@ -440,15 +458,131 @@ func (s *source) fail(ctx context.Context, doing string, err error) error {
 	return pgerr.New(pgerrcode.ConnectionFailure, "%s", s.secrets.clean("POSTGRES source: "+doing+": "+err.Error()))
 }
 
+// certificateError reports whether err is a failed verification of the
+// server's certificate (verify-full's through crypto/tls, verify-ca's
+// through pgx's own check of the chain).
+func certificateError(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+}
+
+// checkVerification refuses what libpq refuses and pgx would accept:
+// sslmode verify-ca or verify-full without a root certificate (neither
+// sslrootcert nor ~/.postgresql/root.crt). pgx would then verify against
+// the system's roots, under which verify-ca accepts a certificate any
+// public CA issued for any name; libpq fails instead, and so do we.
+// sslrootcert=system asks for the system's roots explicitly.
+func checkVerification(c *pgconn.Config) error {
+	cfgs := []*tls.Config{c.TLSConfig}
+	for _, f := range c.Fallbacks {
+		cfgs = append(cfgs, f.TLSConfig)
+	}
+	for _, t := range cfgs {
+		if t == nil || t.RootCAs != nil {
+			continue
+		}
+		if !t.InsecureSkipVerify || t.VerifyPeerCertificate != nil { // verify-full, verify-ca
+			return pgerr.InvalidParameter("invalid value for option \"dsn\": sslmode verify-ca and verify-full need sslrootcert, the CA file that signed the server's certificate (or sslrootcert=system for the system's trusted roots), as libpq does")
+		}
+	}
+	return nil
+}
+
+// noteTLS warns, once per source, when a connection over TCP ended up
+// unencrypted although the dsn allowed TLS: sslmode prefer (libpq's and
+// pgx's default) or allow tries the other way when the first fails, so a
+// server without TLS, or anything between that refuses it, gets plaintext
+// without an error. sslmode=disable asked for it and is not warned about.
+func (s *source) noteTLS(c *pgconn.PgConn) {
+	nc := c.Conn()
+	if _, ok := nc.(*tls.Conn); ok || nc.RemoteAddr().Network() == "unix" || s.warnedPlain.Load() {
+		return
+	}
+	tlsAllowed := s.connCfg.TLSConfig != nil
+	for _, f := range s.connCfg.Fallbacks {
+		tlsAllowed = tlsAllowed || f.TLSConfig != nil
+	}
+	if tlsAllowed && !s.warnedPlain.Swap(true) {
+		s.log.Warn("POSTGRES source connected without TLS: sslmode prefer (the default) or allow fell back to an unencrypted connection; set sslmode=verify-full (or require) in the dsn to refuse one",
+			"server", nc.RemoteAddr().String())
+	}
+}
+
 // dsnError reports a connection string pgx cannot parse without quoting
-// it: the text may hold a password.
-func dsnError(err error) error {
+// it: the text may hold a password. A certificate or key file named by
+// the string that is missing or unreadable as PEM is named (paths are no
+// secret).
+func dsnError(dsn string, err error) error {
 	msg := "invalid value for option \"dsn\": not a libpq connection URL (postgres://user:password@host:port/db?param=value) or key=value string (host=... user=... dbname=...)"
 	var pe *fs.PathError // a missing certificate or password file: its path is no secret
 	if errors.As(err, &pe) {
 		msg = "invalid value for option \"dsn\": " + pe.Error()
+	} else if problem := sslFileProblem(dsn); problem != "" {
+		msg = "invalid value for option \"dsn\": " + problem
 	}
 	return pgerr.InvalidParameter("%s", msg)
+}
+
+// sslFileProblem says what is wrong with the dsn's sslrootcert, sslcert
+// or sslkey file, "" if nothing is (or the dsn names none). It reads the
+// parameters as a lenient reader would: it only explains a failure pgx
+// already reported.
+func sslFileProblem(dsn string) string {
+	params := map[string]string{}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if u, err := url.Parse(dsn); err == nil {
+			for _, k := range []string{"sslrootcert", "sslcert", "sslkey"} {
+				params[k] = u.Query().Get(k)
+			}
+		}
+	} else {
+		for _, f := range strings.Fields(dsn) {
+			if k, v, ok := strings.Cut(f, "="); ok {
+				params[strings.TrimSpace(k)] = strings.Trim(v, "'")
+			}
+		}
+	}
+	if f := params["sslrootcert"]; f != "" && f != "system" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "sslrootcert: " + err.Error()
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			return fmt.Sprintf("sslrootcert %s holds no PEM certificate", f)
+		}
+	}
+	for _, k := range []string{"sslcert", "sslkey"} {
+		f := params[k]
+		if f == "" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return k + ": " + err.Error()
+		}
+		if block, _ := pem.Decode(b); block == nil {
+			return fmt.Sprintf("%s %s is not a PEM file", k, f)
+		}
+	}
+	if params["sslcert"] != "" && params["sslkey"] != "" {
+		if _, err := tls.LoadX509KeyPair(params["sslcert"], params["sslkey"]); err != nil && !encryptedKey(params["sslkey"]) {
+			return fmt.Sprintf("sslcert %s and sslkey %s are not a certificate and its key: %v", params["sslcert"], params["sslkey"], err)
+		}
+	} else if (params["sslcert"] == "") != (params["sslkey"] == "") {
+		return "sslcert and sslkey must be given together"
+	}
+	return ""
+}
+
+// encryptedKey reports whether the PEM key file is encrypted (sslpassword
+// decrypts it; its failures are pgx's to report).
+func encryptedKey(file string) bool {
+	b, _ := os.ReadFile(file)
+	block, _ := pem.Decode(b)
+	return block != nil && (x509.IsEncryptedPEMBlock(block) || block.Type == "ENCRYPTED PRIVATE KEY")
 }
 
 // RedactDSN is dsn with every password in it replaced by xxxxx, for

@@ -244,6 +244,7 @@ func (sp *split) Open(ctx context.Context) (connectors.BatchReader, error) {
 	if err != nil {
 		return nil, s.fail(ctx, "connecting", err)
 	}
+	s.noteTLS(conn)
 	rctx, cancel := context.WithCancel(ctx)
 	r := &reader{ctx: rctx, cancel: cancel, ch: make(chan arrow.RecordBatch, 1)}
 	go r.run(s, conn, sp.selectSQL())

@@ -12,11 +12,15 @@
 package s3
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -58,6 +62,10 @@ type Config struct {
 	SecretKey string `mapstructure:"secret_key"`
 	// UseSSL selects https for a host:port endpoint.
 	UseSSL bool `mapstructure:"use_ssl"`
+	// CAFile, when set, is a PEM file of CA certificates that replace the
+	// system's roots in verifying an https endpoint (a private CA). The
+	// endpoint's certificate and host name are always verified.
+	CAFile string `mapstructure:"ca_file"`
 	// CacheDir holds downloaded objects as CacheDir/<bucket>/<key>; Sluice
 	// owns it. Required.
 	CacheDir string `mapstructure:"cache_dir"`
@@ -112,6 +120,9 @@ func (c Config) Validate() error {
 	if _, _, err := c.endpoint(); err != nil {
 		return err
 	}
+	if _, err := c.rootCAs(); err != nil {
+		return err
+	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		if c.AccessKey == "" {
 			return configError("access_key", "must be set when secret_key is set")
@@ -137,6 +148,34 @@ func (c Config) Validate() error {
 		return configError("retries", "must be between 1 and 100 (0: the default, %d), got %d", DefaultRetries, c.Retries)
 	}
 	return nil
+}
+
+// rootCAs is the CAFile's certificates; nil without one (the system's
+// roots). A file that cannot be read or holds no PEM certificate is a
+// 22023 error naming object_storage.ca_file, as is one with an http
+// endpoint.
+func (c Config) rootCAs() (*x509.CertPool, error) {
+	if c.CAFile == "" {
+		return nil, nil
+	}
+	if _, secure, err := c.endpoint(); err != nil {
+		return nil, err
+	} else if !secure {
+		return nil, configError("ca_file", "is set but the endpoint is not https (use https://host:port or use_ssl)")
+	}
+	b, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once
+		}
+		return nil, configError("ca_file", "cannot read %s: %v", c.CAFile, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, configError("ca_file", "%s holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")", c.CAFile)
+	}
+	return pool, nil
 }
 
 // endpoint returns the host:port to dial and whether to use TLS.
@@ -193,8 +232,8 @@ func (c Config) String() string {
 	if err != nil {
 		host = "(invalid)"
 	}
-	return fmt.Sprintf("s3.Config{endpoint: %s, ssl: %t, region: %q, access_key: %s, secret_key: %s, cache_dir: %q, cache_size: %d, parallel: %d, part_size: %d, timeout: %s, retries: %d}",
-		host, secure, c.Region, maskAccessKey(c.AccessKey), maskSecret(c.SecretKey), c.CacheDir, c.CacheSize, c.Parallel, c.PartSize, c.Timeout, c.Retries)
+	return fmt.Sprintf("s3.Config{endpoint: %s, ssl: %t, ca_file: %q, region: %q, access_key: %s, secret_key: %s, cache_dir: %q, cache_size: %d, parallel: %d, part_size: %d, timeout: %s, retries: %d}",
+		host, secure, c.CAFile, c.Region, maskAccessKey(c.AccessKey), maskSecret(c.SecretKey), c.CacheDir, c.CacheSize, c.Parallel, c.PartSize, c.Timeout, c.Retries)
 }
 
 // GoString is String, so %#v does not print the secret either.
@@ -209,6 +248,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("endpoint", host),
 		slog.Bool("ssl", secure),
+		slog.String("ca_file", c.CAFile),
 		slog.String("region", c.Region),
 		slog.String("access_key", maskAccessKey(c.AccessKey)),
 		slog.String("secret_key", maskSecret(c.SecretKey)),

@@ -113,7 +113,9 @@ func (s *Store) fail(ctx context.Context, op, bucket, key string, err error) err
 	var se *stallError
 	if errors.As(err, &se) {
 		if !se.answered {
-			if ne := s.recentNetErr(); ne != nil {
+			if ne := s.recentNetErr(); ne != nil && certificateError(ne) {
+				return wrap(pgerrcode.SQLClientUnableToEstablishSQLConnection, "%s", s.certificateMessage(op, target, ne))
+			} else if ne != nil {
 				return wrap(pgerrcode.SQLClientUnableToEstablishSQLConnection, "cannot reach object storage at %s while %s %s within %s (object_storage.timeout): %v", s.host, op, target, se.after, netCause(ne))
 			}
 			return wrap(pgerrcode.SQLClientUnableToEstablishSQLConnection, "object storage at %s did not answer within %s (object_storage.timeout) while %s %s", s.host, se.after, op, target)
@@ -147,6 +149,9 @@ func (s *Store) fail(ctx context.Context, op, bucket, key string, err error) err
 			return wrap(pgerrcode.IOError, "%s %s: %v", op, target, pathErr)
 		}
 	}
+	if certificateError(err) {
+		return wrap(pgerrcode.SQLClientUnableToEstablishSQLConnection, "%s", s.certificateMessage(op, target, err))
+	}
 	if unreachable(err) {
 		return wrap(pgerrcode.SQLClientUnableToEstablishSQLConnection, "cannot reach object storage at %s while %s %s: %v", s.host, op, target, netCause(err))
 	}
@@ -158,6 +163,30 @@ func (s *Store) fail(ctx context.Context, op, bucket, key string, err error) err
 		return wrap(pgerrcode.IOError, "%s %s: connection to object storage at %s failed: %v", op, target, s.host, netCause(err))
 	}
 	return wrap(pgerrcode.IOError, "%s %s: %v", op, target, netCause(err))
+}
+
+// certificateError reports whether err is a failed verification of the
+// endpoint's certificate.
+func certificateError(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+}
+
+// certificateMessage says that the endpoint's certificate failed
+// verification, and which key to look at.
+func (s *Store) certificateMessage(op, target string, err error) string {
+	what := "set object_storage.ca_file to a PEM file holding the CA that signed the endpoint's certificate"
+	var hn x509.HostnameError
+	switch {
+	case errors.As(err, &hn):
+		what = "the certificate is not for the host of object_storage.endpoint"
+	case s.cfg.CAFile != "":
+		what = fmt.Sprintf("object_storage.ca_file (%s) must hold the CA that signed the endpoint's certificate", s.cfg.CAFile)
+	}
+	return fmt.Sprintf("TLS verification of object storage at %s failed while %s %s: %v; %s", s.host, op, target, netCause(err), what)
 }
 
 // unreachable reports whether err means no connection could be made:

@@ -92,6 +92,10 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	host, secure, _ := cfg.endpoint()
+	roots, err := cfg.rootCAs() // validated: only the file may have changed since
+	if err != nil {
+		return nil, err
+	}
 	dir, err := filepath.Abs(cfg.CacheDir)
 	if err != nil {
 		return nil, configError("cache_dir", "%v", err)
@@ -113,7 +117,7 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 		DisableCompression:    true,
 		ReadBufferSize:        128 << 10,
 		WriteBufferSize:       128 << 10,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
 	}
 	s := &Store{}
 	transport = &errRecorder{base: transport, last: &s.lastNetErr}

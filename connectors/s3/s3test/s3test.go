@@ -8,12 +8,15 @@
 //	defer srv.Close()
 //
 // or in one test: srv := s3test.StartT(t) (skips when versitygw is missing,
-// stops at the test's end).
+// stops at the test's end). StartTLS and StartTLST serve https with a given
+// certificate (internal/testtls makes one).
 package s3test
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"go/build"
@@ -33,7 +36,7 @@ const Install = "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
 
 // Server is a running versitygw.
 type Server struct {
-	Endpoint  string // http://127.0.0.1:PORT
+	Endpoint  string // http://127.0.0.1:PORT, https:// with TLS
 	Host      string // 127.0.0.1:PORT
 	AccessKey string
 	SecretKey string
@@ -78,6 +81,18 @@ func Missing() string {
 // Start runs versitygw on a free loopback port serving dir (created if
 // needed) and waits until it answers. Stop it with Close.
 func Start(dir string) (*Server, error) {
+	return StartTLS(dir, nil)
+}
+
+// TLS makes the server speak https.
+type TLS struct {
+	CertFile, KeyFile string // PEM: versitygw's --cert and --key
+	// Roots verify the server's certificate while Start waits for it.
+	Roots *x509.CertPool
+}
+
+// StartTLS is Start serving https with t's certificate; nil t is Start.
+func StartTLS(dir string, t *TLS) (*Server, error) {
 	bin := Binary()
 	if bin == "" {
 		return nil, errors.New(Missing())
@@ -87,7 +102,7 @@ func Start(dir string) (*Server, error) {
 	}
 	var lastErr error
 	for range 3 { // the free port may be taken between probe and start
-		srv, err := start(bin, dir)
+		srv, err := start(bin, dir, t)
 		if err == nil {
 			return srv, nil
 		}
@@ -96,7 +111,7 @@ func Start(dir string) (*Server, error) {
 	return nil, lastErr
 }
 
-func start(bin, dir string) (*Server, error) {
+func start(bin, dir string, t *TLS) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -112,7 +127,14 @@ func start(bin, dir string) (*Server, error) {
 		done:      make(chan struct{}),
 		output:    &syncBuffer{},
 	}
-	cmd := exec.Command(bin, "--quiet", "--port", host, "--region", srv.Region, "posix", dir)
+	args := []string{"--quiet", "--port", host, "--region", srv.Region}
+	client := &http.Client{Timeout: time.Second}
+	if t != nil {
+		srv.Endpoint = "https://" + host
+		args = append(args, "--cert", t.CertFile, "--key", t.KeyFile)
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: t.Roots}}
+	}
+	cmd := exec.Command(bin, append(args, "posix", dir)...)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+srv.AccessKey, "ROOT_SECRET_KEY="+srv.SecretKey)
 	cmd.Stdout = srv.output
 	cmd.Stderr = srv.output
@@ -124,8 +146,8 @@ func start(bin, dir string) (*Server, error) {
 		cmd.Wait()
 		close(srv.done)
 	}()
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(20 * time.Second)
-	client := &http.Client{Timeout: time.Second}
 	for {
 		select {
 		case <-srv.done:
@@ -157,6 +179,20 @@ func StartT(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// StartTLST is StartT serving https with t's certificate.
+func StartTLST(tb testing.TB, t TLS) *Server {
+	tb.Helper()
+	if msg := Missing(); msg != "" {
+		tb.Skip(msg)
+	}
+	srv, err := StartTLS(tb.TempDir(), &t)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
 	return srv
 }
 

@@ -1,7 +1,9 @@
 // Package testpg starts a throwaway PostgreSQL cluster for tests and
 // benchmarks: initdb into a directory, a server on a free 127.0.0.1 port
 // with trust authentication, stopped by Stop. The binaries come from
-// /usr/lib/postgresql/15/bin, or from $SLUICE_BENCH_PG_BIN.
+// /usr/lib/postgresql/15/bin, or from $SLUICE_BENCH_PG_BIN. StartWith can
+// turn TLS on with a given certificate (internal/testtls makes one), accept
+// TCP over TLS only, and require client certificates.
 //
 // As root, initdb refuses to run, so the cluster runs as user postgres
 // (through runuser): the directory is handed to that user, and every
@@ -72,6 +74,41 @@ type Server struct {
 // durability: fsync, synchronous_commit and full_page_writes are off.
 // The caller stops the server, then removes dir.
 func Start(dir string, extraOpts ...string) (*Server, error) {
+	return StartWith(dir, Options{Settings: extraOpts})
+}
+
+// Options are StartWith's.
+type Options struct {
+	// Settings are server settings "name=value", as Start's extraOpts.
+	Settings []string
+	// TLS, when set, starts the server with ssl=on.
+	TLS *TLS
+}
+
+// TLS is the server side of TLS. The files are written into the cluster's
+// directory, readable only by the server's user, as PostgreSQL demands of
+// a key.
+type TLS struct {
+	// CertPEM and KeyPEM are the server's certificate (chain) and key:
+	// ssl_cert_file and ssl_key_file.
+	CertPEM, KeyPEM []byte
+	// ClientCAPEM, when set, is ssl_ca_file: the CAs that client
+	// certificates must chain to.
+	ClientCAPEM []byte
+	// Only makes pg_hba.conf accept TCP connections over TLS only
+	// (hostssl), so sslmode=disable is refused with 28000. Local socket
+	// connections stay trusted.
+	Only bool
+	// ClientCerts makes TCP connections authenticate with a client
+	// certificate whose common name is the user (pg_hba method cert, over
+	// TLS only); it needs ClientCAPEM.
+	ClientCerts bool
+}
+
+// StartWith is Start with options. With o.TLS the server's URL asks for
+// sslmode=require (encryption, no verification: tests that verify build
+// their own connection string).
+func StartWith(dir string, o Options) (*Server, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -80,6 +117,8 @@ func Start(dir string, extraOpts ...string) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	// owner hands a file to the cluster's owner.
+	owner := func(string) error { return nil }
 	if os.Geteuid() == 0 { // initdb refuses root
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -93,6 +132,7 @@ func Start(dir string, extraOpts ...string) (*Server, error) {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			return nil, err
 		}
+		owner = func(path string) error { return os.Chown(path, uid, gid) }
 		s.runs = []string{"runuser", "-u", "postgres", "--"}
 	}
 	pgdata := filepath.Join(dir, "data")
@@ -103,19 +143,85 @@ func Start(dir string, extraOpts ...string) (*Server, error) {
 		return nil, err
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", s.Port, dir)
-	for _, o := range extraOpts {
-		opts += " -c " + o
+	sslmode := "disable"
+	probe := "" // the connection string that tells the server is up: s.URL unless TCP needs a client certificate
+	if o.TLS != nil {
+		settings, err := s.setupTLS(pgdata, o.TLS, owner)
+		if err != nil {
+			return nil, err
+		}
+		for _, set := range settings {
+			opts += " -c " + set
+		}
+		sslmode = "require"
+		if o.TLS.ClientCerts {
+			probe = fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", dir, s.Port)
+		}
+	}
+	for _, set := range o.Settings {
+		opts += " -c " + set
 	}
 	if out, err := s.run("pg_ctl", "-D", pgdata, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		return nil, fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
-	s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port)
-	if err := waitConnect(s.URL, 30*time.Second); err != nil {
+	s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=%s", s.Port, sslmode)
+	if probe == "" {
+		probe = s.URL
+	}
+	if err := waitConnect(probe, 30*time.Second); err != nil {
 		s.Stop()
 		return nil, err
 	}
 	return s, nil
+}
+
+// setupTLS writes the certificate files into pgdata, rewrites pg_hba.conf
+// when TCP must use TLS, and returns the server settings that turn TLS on.
+func (s *Server) setupTLS(pgdata string, t *TLS, owner func(string) error) ([]string, error) {
+	if len(t.CertPEM) == 0 || len(t.KeyPEM) == 0 {
+		return nil, errors.New("testpg: TLS needs CertPEM and KeyPEM")
+	}
+	if t.ClientCerts && len(t.ClientCAPEM) == 0 {
+		return nil, errors.New("testpg: TLS.ClientCerts needs ClientCAPEM")
+	}
+	write := func(name string, data []byte) (string, error) {
+		path := filepath.Join(pgdata, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return "", err
+		}
+		return path, owner(path)
+	}
+	cert, err := write("server.crt", t.CertPEM)
+	if err != nil {
+		return nil, err
+	}
+	key, err := write("server.key", t.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	settings := []string{"ssl=on", "ssl_cert_file=" + cert, "ssl_key_file=" + key}
+	if len(t.ClientCAPEM) > 0 {
+		ca, err := write("client-ca.crt", t.ClientCAPEM)
+		if err != nil {
+			return nil, err
+		}
+		settings = append(settings, "ssl_ca_file="+ca)
+	}
+	if t.Only || t.ClientCerts {
+		method := "trust"
+		if t.ClientCerts {
+			method = "cert"
+		}
+		hba := "# testpg: TCP over TLS only\n" +
+			"local all all trust\n" +
+			"hostssl all all 127.0.0.1/32 " + method + "\n" +
+			"hostssl all all ::1/128 " + method + "\n"
+		if _, err := write("pg_hba.conf", []byte(hba)); err != nil {
+			return nil, err
+		}
+	}
+	return settings, nil
 }
 
 // Stop stops the server (fast shutdown) and waits for it to exit.
