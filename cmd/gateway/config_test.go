@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-db/sluice/internal/testtls"
+	"github.com/sluice-db/sluice/internal/testing/testtls"
 	"github.com/sluice-db/sluice/wire"
 )
 

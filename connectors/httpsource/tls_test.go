@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/sluice-db/sluice/internal/pgerr"
-	"github.com/sluice-db/sluice/internal/testtls"
+	"github.com/sluice-db/sluice/internal/testing/testtls"
 )
 
 // tlsServer is a real https server on 127.0.0.1 with the given

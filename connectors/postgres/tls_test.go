@@ -16,8 +16,8 @@ import (
 
 	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/internal/pgerr"
-	"github.com/sluice-db/sluice/internal/testpg"
-	"github.com/sluice-db/sluice/internal/testtls"
+	"github.com/sluice-db/sluice/internal/testing/testpg"
+	"github.com/sluice-db/sluice/internal/testing/testtls"
 )
 
 // tlsSecret is the password in the TLS tests' dsns: no error, detail, hint

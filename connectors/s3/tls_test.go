@@ -12,7 +12,7 @@ import (
 	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/connectors/s3/s3test"
 	"github.com/sluice-db/sluice/internal/pgerr"
-	"github.com/sluice-db/sluice/internal/testtls"
+	"github.com/sluice-db/sluice/internal/testing/testtls"
 )
 
 // TestTLS runs the store against a versitygw that serves https with a

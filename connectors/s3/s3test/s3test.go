@@ -9,7 +9,7 @@
 //
 // or in one test: srv := s3test.StartT(t) (skips when versitygw is missing,
 // stops at the test's end). StartTLS and StartTLST serve https with a given
-// certificate (internal/testtls makes one).
+// certificate (internal/testing/testtls makes one).
 package s3test
 
 import (

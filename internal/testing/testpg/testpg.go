@@ -2,7 +2,7 @@
 // benchmarks: initdb into a directory, a server on a free 127.0.0.1 port
 // with trust authentication, stopped by Stop. The binaries come from
 // /usr/lib/postgresql/15/bin, or from $SLUICE_BENCH_PG_BIN. StartWith can
-// turn TLS on with a given certificate (internal/testtls makes one), accept
+// turn TLS on with a given certificate (internal/testing/testtls makes one), accept
 // TCP over TLS only, and require client certificates.
 //
 // As root, initdb refuses to run, so the cluster runs as user postgres

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/sluice-db/sluice/internal/testtls"
+	"github.com/sluice-db/sluice/internal/testing/testtls"
 )
 
 func TestStartStop(t *testing.T) {
