@@ -37,6 +37,9 @@ type Pipeline struct {
 	Sources     []string     // the sources the query reads (schema public, unqualified in the query)
 	Path        string       // the pipeline's directory: Path/data/<partition>/run<id>_<i>.parquet
 	CreatedAt   time.Time
+	// Owner and ACL are recorded at creation (access.go).
+	Owner string
+	ACL   []string
 }
 
 // InputFile is one input file a pipeline run consumed (or may consume).
@@ -71,20 +74,22 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline, deps []Dependenc
 		return err
 	}
 	return s.ddlTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.pipelines
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.pipelines
 			(id, schema, name, query, partition_by, options, refresh, status, columns, sources, path, rows, files, bytes, created_at, constraints)
 			VALUES ($1, $2, $3, $4, `+listLiteral(p.PartitionBy)+`, `+mapLiteral(p.Options)+`, $5, $6, $7, `+listLiteral(p.Sources)+`, $8, 0, 0, 0, now(), $9)`,
 			p.ID, p.Ref.Schema, p.Ref.Name, p.Query, p.Refresh, p.Status, string(cols), p.Path, constraintsJSON(p.Constraints)); err != nil {
 			return err
 		}
 		for _, d := range deps {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
 				d.Object.Name, d.Object.Schema, string(d.ObjectKind), d.DependsOn.Name, d.DependsOn.Schema, string(d.DependsOnKind)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(p.Ref)+" AS "+emptySQL)
-		return err
+		if _, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(p.Ref)+" AS "+emptySQL); err != nil {
+			return err
+		}
+		return putOwner(ctx, tx, p.Ref, p.Owner, p.ACL)
 	})
 }
 
@@ -96,7 +101,7 @@ func (s *Store) GetPipeline(ctx context.Context, ref Ref) (Pipeline, error) {
 	var constraints sql.NullString
 	err := s.db.QueryRowContext(ctx, `
 		SELECT id, query, partition_by, `+optionsJSON+`, refresh, status, columns, sources, path, created_at, constraints
-		FROM sluice.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).
+		FROM sluice_catalog.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).
 		Scan(&p.ID, &p.Query, &parts, &opts, &p.Refresh, &p.Status, &cols, &srcs, &p.Path, &p.CreatedAt, &constraints)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, pgerr.New(pgerrcode.UndefinedTable, "pipeline %q does not exist", ref.Name)
@@ -118,7 +123,7 @@ func (s *Store) GetPipeline(ctx context.Context, ref Ref) (Pipeline, error) {
 // PipelineInputs returns the input files the pipeline's committed runs
 // consumed, by InputFile.Key.
 func (s *Store) PipelineInputs(ctx context.Context, objectID int64) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT source, path, size, mtime FROM sluice.pipeline_inputs WHERE object_id = $1`, objectID)
+	rows, err := s.db.QueryContext(ctx, `SELECT source, path, size, mtime FROM sluice_catalog.pipeline_inputs WHERE object_id = $1`, objectID)
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +142,8 @@ func (s *Store) PipelineInputs(ctx context.Context, objectID int64) (map[string]
 // PipelineFiles returns the committed output files of every pipeline, by
 // pipeline directory (Pipeline.Path).
 func (s *Store) PipelineFiles(ctx context.Context) (map[string][]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT p.path, f.path FROM sluice.pipelines p
-		LEFT JOIN sluice.pipeline_files f ON f.object_id = p.id ORDER BY p.path, f.path`)
+	rows, err := s.db.QueryContext(ctx, `SELECT p.path, f.path FROM sluice_catalog.pipelines p
+		LEFT JOIN sluice_catalog.pipeline_files f ON f.object_id = p.id ORDER BY p.path, f.path`)
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +192,13 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 	p := c.Pipeline
 	err := s.ddlTx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sluice.pipelines WHERE id = $1`, p.ID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sluice_catalog.pipelines WHERE id = $1`, p.ID).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
 			return pgerr.New(pgerrcode.UndefinedTable, "pipeline %q was dropped during the run", p.Ref.Name)
 		}
-		if err := insertRows(ctx, tx, "sluice.pipeline_inputs", len(c.Inputs), func(i int) string {
+		if err := insertRows(ctx, tx, "sluice_catalog.pipeline_inputs", len(c.Inputs), func(i int) string {
 			f := c.Inputs[i]
 			return fmt.Sprintf("(%d, %s, %s, %d, to_timestamp(0) + to_microseconds(%d), %d)", p.ID, quoteLiteral(f.Source), quoteLiteral(f.Path),
 				f.Size, f.MTime.UnixMicro(), c.Run.ID)
@@ -203,19 +208,19 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 		if err := setPositions(ctx, tx, p.ID, c.Run.ID, c.Positions); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, "sluice.pipeline_files", len(c.Files), func(i int) string {
+		if err := insertRows(ctx, tx, "sluice_catalog.pipeline_files", len(c.Files), func(i int) string {
 			f := c.Files[i]
 			return fmt.Sprintf("(%d, %s, %s, %d, %d, %d)", p.ID, quoteLiteral(f.Path), quoteLiteral(f.Partition), f.Rows, f.Bytes, c.Run.ID)
 		}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sluice.runs SET status = 'succeeded', finished_at = now(), rows_in = $2,
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'succeeded', finished_at = now(), rows_in = $2,
 			rows_out = $3, files_written = $4, bytes_written = $5 WHERE run_id = $1`,
 			c.Run.ID, c.Run.RowsIn, rows, len(c.Files), bytes); err != nil {
 			return err
 		}
 		// A success clears a "failed" status left by an earlier run.
-		if _, err := tx.ExecContext(ctx, `UPDATE sluice.pipelines SET rows = rows + $2, files = files + $3, bytes = bytes + $4,
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.pipelines SET rows = rows + $2, files = files + $3, bytes = bytes + $4,
 			last_run = $5, last_refresh = now(), status = CASE WHEN files + $3 > 0 THEN 'active' ELSE 'empty' END WHERE id = $1`,
 			p.ID, rows, len(c.Files), bytes, c.Run.ID); err != nil {
 			return err
@@ -223,7 +228,7 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 		if len(c.Files) == 0 {
 			return nil // the view is unchanged
 		}
-		files, err := queryStrings(ctx, tx, `SELECT path FROM sluice.pipeline_files WHERE object_id = $1 ORDER BY run_id, path`, p.ID)
+		files, err := queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.pipeline_files WHERE object_id = $1 ORDER BY run_id, path`, p.ID)
 		if err != nil {
 			return err
 		}
@@ -263,14 +268,14 @@ func insertRows(ctx context.Context, tx *sql.Tx, table string, n int, row func(i
 func dropPipeline(ctx context.Context, tx *sql.Tx, ref Ref) (string, error) {
 	var id int64
 	var path string
-	if err := tx.QueryRowContext(ctx, `SELECT id, path FROM sluice.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).Scan(&id, &path); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT id, path FROM sluice_catalog.pipelines WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).Scan(&id, &path); err != nil {
 		return "", err
 	}
 	for _, q := range []string{
-		`DELETE FROM sluice.pipelines WHERE id = $1`,
-		`DELETE FROM sluice.pipeline_files WHERE object_id = $1`,
-		`DELETE FROM sluice.pipeline_inputs WHERE object_id = $1`,
-		`DELETE FROM sluice.pipeline_positions WHERE object_id = $1`,
+		`DELETE FROM sluice_catalog.pipelines WHERE id = $1`,
+		`DELETE FROM sluice_catalog.pipeline_files WHERE object_id = $1`,
+		`DELETE FROM sluice_catalog.pipeline_inputs WHERE object_id = $1`,
+		`DELETE FROM sluice_catalog.pipeline_positions WHERE object_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return "", err

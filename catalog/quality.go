@@ -45,7 +45,7 @@ func (s *Store) RecordQuality(ctx context.Context, r *Run, counts []QualityCount
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, c := range counts {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.quality VALUES ($1, $2, $3, $4, $5, $6, $7, now())`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.quality VALUES ($1, $2, $3, $4, $5, $6, $7, now())`,
 				r.Object.Name, r.Object.Schema, r.ObjectID, r.ID, c.Constraint.Name, c.Constraint.Action, c.Violations); err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ func (s *Store) SetViewStatus(ctx context.Context, id int64, status string) erro
 
 // Partitions returns the partitions of the object's current version.
 func (s *Store) Partitions(ctx context.Context, objectID int64) ([]PartitionStat, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT partition, files, rows, bytes FROM sluice.partitions WHERE object_id = $1 ORDER BY partition`, objectID)
+	rows, err := s.db.QueryContext(ctx, `SELECT partition, files, rows, bytes FROM sluice_catalog.partitions WHERE object_id = $1 ORDER BY partition`, objectID)
 	if err != nil {
 		return nil, err
 	}

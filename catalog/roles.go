@@ -18,8 +18,8 @@ import (
 const (
 	// Role OIDs live apart from relation OIDs, above PostgreSQL's
 	// FirstNormalObjectId (16384, the database's OID here).
-	roleIDsDDL = `CREATE SEQUENCE IF NOT EXISTS sluice.role_ids START 16385`
-	rolesDDL   = `CREATE TABLE IF NOT EXISTS sluice.roles (
+	roleIDsDDL = `CREATE SEQUENCE IF NOT EXISTS sluice_catalog.role_ids START 16385`
+	rolesDDL   = `CREATE TABLE IF NOT EXISTS sluice_catalog.roles (
 		oid         BIGINT NOT NULL,
 		name        VARCHAR NOT NULL,
 		login       BOOLEAN NOT NULL,
@@ -37,6 +37,11 @@ type Role struct {
 	// Verifier is the SCRAM-SHA-256 verifier of the role's password, ""
 	// when it has none (it cannot log in with a password).
 	Verifier string
+	// Superuser, CreateRole and Inherit are PostgreSQL's role attributes
+	// (rolsuper, rolcreaterole, rolinherit).
+	Superuser  bool
+	CreateRole bool
+	Inherit    bool
 }
 
 func errRoleExists(name string) error {
@@ -49,15 +54,16 @@ func errNoRole(name string) error {
 
 // CreateRole records a new role; 42710 if one of that name exists.
 func (s *Store) CreateRole(ctx context.Context, r Role) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		if _, ok, err := getRole(ctx, tx, r.Name); err != nil || ok {
 			if ok {
 				err = errRoleExists(r.Name)
 			}
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sluice.roles VALUES (nextval('sluice.role_ids'), $1, $2, $3, now(), now())`,
-			r.Name, r.Login, nullString(r.Verifier))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.roles (oid, name, login, verifier, created_at, updated_at, superuser, createrole, inherit)
+			VALUES (nextval('sluice_catalog.role_ids'), $1, $2, $3, now(), now(), $4, $5, $6)`,
+			r.Name, r.Login, nullString(r.Verifier), r.Superuser, r.CreateRole, r.Inherit)
 		return err
 	})
 }
@@ -68,9 +74,11 @@ func (s *Store) Role(ctx context.Context, name string) (r Role, ok bool, err err
 }
 
 // AlterRole changes the role named name with change, in one transaction;
-// 42704 if there is none, 42710 if change renames it to a taken name.
+// 42704 if there is none, 42710 if change renames it to a taken name. A
+// rename renames the role everywhere it is named: owners, ACL items,
+// memberships, default privileges.
 func (s *Store) AlterRole(ctx context.Context, name string, change func(*Role) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		r, ok, err := getRole(ctx, tx, name)
 		if err != nil {
 			return err
@@ -89,21 +97,35 @@ func (s *Store) AlterRole(ctx context.Context, name string, change func(*Role) e
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sluice.roles SET name = $2, login = $3, verifier = $4, updated_at = now() WHERE oid = $1`,
-			r.OID, r.Name, r.Login, nullString(r.Verifier))
-		return err
+		_, err = tx.ExecContext(ctx, `UPDATE sluice_catalog.roles SET name = $2, login = $3, verifier = $4, superuser = $5,
+			createrole = $6, inherit = $7, updated_at = now() WHERE oid = $1`,
+			r.OID, r.Name, r.Login, nullString(r.Verifier), r.Superuser, r.CreateRole, r.Inherit)
+		if err != nil || r.Name == name {
+			return err
+		}
+		return renameRole(ctx, tx, name, r.Name)
 	})
 }
 
-// DropRole removes the role named name; ok is false when there was none.
+// DropRole removes the role named name, its memberships (both ways) and
+// its default privileges; ok is false when there was none. The caller has
+// checked that it owns nothing and holds no privilege (PostgreSQL's 2BP01).
 func (s *Store) DropRole(ctx context.Context, name string) (ok bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sluice.roles WHERE name = $1`, name)
+	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.roles WHERE name = $1`, name)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
 		ok = n > 0
+		for _, q := range []string{
+			`DELETE FROM sluice_catalog.role_members WHERE role = $1 OR member = $1`,
+			`DELETE FROM sluice_catalog.default_acl WHERE role = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return err
+			}
+		}
 		return err
 	})
 	return ok, err
@@ -116,7 +138,8 @@ type queryRower interface {
 func getRole(ctx context.Context, q queryRower, name string) (Role, bool, error) {
 	r := Role{Name: name}
 	var v sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT oid, login, verifier FROM sluice.roles WHERE name = $1`, name).Scan(&r.OID, &r.Login, &v)
+	err := q.QueryRowContext(ctx, `SELECT oid, login, verifier, coalesce(superuser, false), coalesce(createrole, false),
+		coalesce(inherit, true) FROM sluice_catalog.roles WHERE name = $1`, name).Scan(&r.OID, &r.Login, &v, &r.Superuser, &r.CreateRole, &r.Inherit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Role{}, false, nil
 	}

@@ -33,30 +33,30 @@ type Schedule struct {
 // pipelines (the same columns in both tables) and exposes it, for both, as
 // sluice.schedules.
 var scheduleDDL = []string{
-	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
-	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
-	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
-	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
-	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
-	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
-	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
-	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
-	`ALTER TABLE sluice.pipelines ADD COLUMN IF NOT EXISTS constraints VARCHAR`,
-	`CREATE OR REPLACE VIEW sluice.scheduled_objects AS
+	`ALTER TABLE sluice_catalog.materialized_views ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
+	`ALTER TABLE sluice_catalog.materialized_views ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
+	`ALTER TABLE sluice_catalog.materialized_views ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
+	`ALTER TABLE sluice_catalog.materialized_views ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
+	`ALTER TABLE sluice_catalog.pipelines ADD COLUMN IF NOT EXISTS schedule VARCHAR`,
+	`ALTER TABLE sluice_catalog.pipelines ADD COLUMN IF NOT EXISTS suspended BOOLEAN DEFAULT false`,
+	`ALTER TABLE sluice_catalog.pipelines ADD COLUMN IF NOT EXISTS next_run TIMESTAMPTZ`,
+	`ALTER TABLE sluice_catalog.pipelines ADD COLUMN IF NOT EXISTS last_attempt TIMESTAMPTZ`,
+	`ALTER TABLE sluice_catalog.pipelines ADD COLUMN IF NOT EXISTS constraints VARCHAR`,
+	`CREATE OR REPLACE VIEW sluice_catalog.scheduled_objects AS
 		SELECT id, schema, name, 'materialized view' AS kind, refresh, schedule, coalesce(suspended, false) AS suspended,
 			status, next_run, last_refresh, last_attempt, options
-		FROM sluice.materialized_views
+		FROM sluice_catalog.materialized_views
 		UNION ALL
 		SELECT id, schema, name, 'pipeline' AS kind, refresh, schedule, coalesce(suspended, false) AS suspended,
 			status, next_run, last_refresh, last_attempt, options
-		FROM sluice.pipelines`,
-	`CREATE OR REPLACE VIEW sluice.schedules AS
+		FROM sluice_catalog.pipelines`,
+	`CREATE OR REPLACE VIEW sluice_catalog.schedules AS
 		SELECT name AS object, schema, kind, refresh,
 			CASE WHEN suspended THEN 'suspended' ELSE status END AS status,
 			CASE WHEN suspended THEN NULL ELSE next_run END AS next_run,
 			last_refresh AS last_success, last_attempt,
 			now() - last_refresh AS staleness
-		FROM sluice.scheduled_objects`,
+		FROM sluice_catalog.scheduled_objects`,
 }
 
 // ScheduledView is what the scheduler needs of a materialized view or a
@@ -78,7 +78,7 @@ type ScheduledView struct {
 func (s *Store) ScheduledViews(ctx context.Context) ([]ScheduledView, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT schema, name, kind, id, coalesce(schedule, ''), suspended,
 		next_run, last_refresh, last_attempt, coalesce(options['min_interval'], '')
-		FROM sluice.scheduled_objects ORDER BY id`)
+		FROM sluice_catalog.scheduled_objects ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (s *Store) SetStatus(ctx context.Context, id int64, status string) error {
 
 // scheduledTables hold the objects the scheduler refreshes; both have the
 // scheduler's columns (scheduleDDL), and a name or id is in one of them.
-var scheduledTables = []string{"sluice.materialized_views", "sluice.pipelines"}
+var scheduledTables = []string{"sluice_catalog.materialized_views", "sluice_catalog.pipelines"}
 
 // updateScheduled sets columns (set, with parameters from $3) of the view
 // or pipeline named ref.
@@ -187,7 +187,7 @@ func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t
 
 // Lineage returns every dependency edge.
 func (s *Store) Lineage(ctx context.Context) ([]Dependency, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT object_schema, object, object_kind, depends_on_schema, depends_on, depends_on_kind FROM sluice.dependencies`)
+	rows, err := s.db.QueryContext(ctx, `SELECT object_schema, object, object_kind, depends_on_schema, depends_on, depends_on_kind FROM sluice_catalog.dependencies`)
 	if err != nil {
 		return nil, err
 	}

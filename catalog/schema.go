@@ -1,26 +1,31 @@
 package catalog
 
-// The catalog lives in DuckDB itself, in schema "sluice" of the gateway's
-// database: definitions, versions, partitions, runs and lineage commit in
-// the same transactions as the DuckDB views that expose the objects, so a
-// publish is atomic for readers and survives a crash through DuckDB's WAL.
+// The catalog lives in DuckDB itself, in schema "sluice_catalog" of the
+// gateway's database: definitions, versions, partitions, runs and lineage
+// commit in the same transactions as the DuckDB views that expose the
+// objects, so a publish is atomic for readers and survives a crash through
+// DuckDB's WAL.
 //
-// These tables are the system tables of SQL-SURFACE.md: plain relations that
-// users and BI tools query directly.
+// Users never read these tables: the system tables of SQL-SURFACE.md
+// (sluice.runs, ...) are views over them that show each role only the rows
+// of the objects it may see (system.go).
 
-// schemaVersion is bumped whenever ddl changes shape.
-const schemaVersion = 1
+// schemaVersion is bumped whenever ddl changes shape in a way
+// CREATE ... IF NOT EXISTS cannot express; migrate converts older catalogs.
+// Version 1 kept the tables in schema sluice itself.
+const schemaVersion = 2
 
 var ddl = []string{
 	`CREATE SCHEMA IF NOT EXISTS sluice`,
+	`CREATE SCHEMA IF NOT EXISTS sluice_catalog`,
 	`CREATE SCHEMA IF NOT EXISTS public`,
-	`CREATE SEQUENCE IF NOT EXISTS sluice.object_ids START 1`,
-	`CREATE SEQUENCE IF NOT EXISTS sluice.run_ids START 1`,
-	`CREATE TABLE IF NOT EXISTS sluice.meta (
+	`CREATE SEQUENCE IF NOT EXISTS sluice_catalog.object_ids START 1`,
+	`CREATE SEQUENCE IF NOT EXISTS sluice_catalog.run_ids START 1`,
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.meta (
 		key   VARCHAR NOT NULL,
 		value VARCHAR
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.sources (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.sources (
 		id          BIGINT NOT NULL,
 		schema      VARCHAR NOT NULL,
 		name        VARCHAR NOT NULL,
@@ -29,7 +34,7 @@ var ddl = []string{
 		options     MAP(VARCHAR, VARCHAR),
 		created_at  TIMESTAMPTZ NOT NULL
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.materialized_views (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.materialized_views (
 		id              BIGINT NOT NULL,
 		schema          VARCHAR NOT NULL,
 		name            VARCHAR NOT NULL,
@@ -45,7 +50,7 @@ var ddl = []string{
 		last_refresh    TIMESTAMPTZ,
 		created_at      TIMESTAMPTZ NOT NULL
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.versions (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.versions (
 		object_id    BIGINT NOT NULL,
 		object       VARCHAR NOT NULL,
 		version      BIGINT NOT NULL,
@@ -56,7 +61,7 @@ var ddl = []string{
 		created_at   TIMESTAMPTZ NOT NULL,
 		retired_at   TIMESTAMPTZ
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.partitions (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.partitions (
 		object     VARCHAR NOT NULL,
 		schema     VARCHAR NOT NULL,
 		object_id  BIGINT NOT NULL,
@@ -66,7 +71,7 @@ var ddl = []string{
 		rows       BIGINT NOT NULL,
 		bytes      BIGINT NOT NULL
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.runs (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.runs (
 		run_id         BIGINT NOT NULL,
 		object         VARCHAR NOT NULL,
 		schema         VARCHAR NOT NULL,
@@ -83,7 +88,7 @@ var ddl = []string{
 		version        BIGINT,
 		error          VARCHAR
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.dependencies (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.dependencies (
 		object            VARCHAR NOT NULL,
 		object_schema     VARCHAR NOT NULL,
 		object_kind       VARCHAR NOT NULL,
@@ -93,7 +98,7 @@ var ddl = []string{
 	)`,
 	// Pipelines (pipelines.go): definitions, every committed output file (the
 	// pipeline's view reads exactly these), every consumed input file.
-	`CREATE TABLE IF NOT EXISTS sluice.pipelines (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.pipelines (
 		id              BIGINT NOT NULL,
 		schema          VARCHAR NOT NULL,
 		name            VARCHAR NOT NULL,
@@ -112,7 +117,7 @@ var ddl = []string{
 		last_refresh    TIMESTAMPTZ,
 		created_at      TIMESTAMPTZ NOT NULL
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.pipeline_files (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.pipeline_files (
 		object_id  BIGINT NOT NULL,
 		path       VARCHAR NOT NULL,
 		partition  VARCHAR NOT NULL,
@@ -120,7 +125,7 @@ var ddl = []string{
 		bytes      BIGINT NOT NULL,
 		run_id     BIGINT NOT NULL
 	)`,
-	`CREATE TABLE IF NOT EXISTS sluice.pipeline_inputs (
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.pipeline_inputs (
 		object_id  BIGINT NOT NULL,
 		source     VARCHAR NOT NULL,
 		path       VARCHAR NOT NULL,
@@ -130,8 +135,8 @@ var ddl = []string{
 	)`,
 	// Quality gates (quality.go): EXPECT constraints as a JSON array, and per
 	// run the violations counted for each.
-	`ALTER TABLE sluice.materialized_views ADD COLUMN IF NOT EXISTS constraints VARCHAR`,
-	`CREATE TABLE IF NOT EXISTS sluice.quality (
+	`ALTER TABLE sluice_catalog.materialized_views ADD COLUMN IF NOT EXISTS constraints VARCHAR`,
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.quality (
 		object       VARCHAR NOT NULL,
 		schema       VARCHAR NOT NULL,
 		object_id    BIGINT NOT NULL,

@@ -15,8 +15,8 @@ import (
 // SOURCE, and per pipeline and source the position its committed runs read
 // up to (committed with the run's files: CommitPipelineRun).
 var sourceDDL = []string{
-	`ALTER TABLE sluice.sources ADD COLUMN IF NOT EXISTS arrow_schema VARCHAR`,
-	`CREATE TABLE IF NOT EXISTS sluice.pipeline_positions (
+	`ALTER TABLE sluice_catalog.sources ADD COLUMN IF NOT EXISTS arrow_schema VARCHAR`,
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.pipeline_positions (
 		object_id BIGINT NOT NULL,
 		source    VARCHAR NOT NULL,
 		position  VARCHAR NOT NULL,
@@ -27,7 +27,7 @@ var sourceDDL = []string{
 // SourceByID returns the source with id.
 func (s *Store) SourceByID(ctx context.Context, id int64) (Source, error) {
 	var ref Ref
-	err := s.db.QueryRowContext(ctx, `SELECT schema, name FROM sluice.sources WHERE id = $1`, id).Scan(&ref.Schema, &ref.Name)
+	err := s.db.QueryRowContext(ctx, `SELECT schema, name FROM sluice_catalog.sources WHERE id = $1`, id).Scan(&ref.Schema, &ref.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Source{}, pgerr.New(pgerrcode.UndefinedObject, "source %d does not exist", id)
 	}
@@ -39,7 +39,7 @@ func (s *Store) SourceByID(ctx context.Context, id int64) (Source, error) {
 
 // ConnectorSources lists the sources read through a connector (not FILES).
 func (s *Store) ConnectorSources(ctx context.Context) ([]Source, error) {
-	refs, err := s.db.QueryContext(ctx, `SELECT schema, name FROM sluice.sources WHERE connector <> 'files' ORDER BY id`)
+	refs, err := s.db.QueryContext(ctx, `SELECT schema, name FROM sluice_catalog.sources WHERE connector <> 'files' ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *Store) ConnectorSources(ctx context.Context) ([]Source, error) {
 // PipelinePositions returns, by source name, the positions pipeline id's
 // committed runs read up to.
 func (s *Store) PipelinePositions(ctx context.Context, id int64) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT source, position FROM sluice.pipeline_positions WHERE object_id = $1`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT source, position FROM sluice_catalog.pipeline_positions WHERE object_id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +90,10 @@ func (s *Store) PipelinePositions(ctx context.Context, id int64) (map[string]str
 // ones, inside the run's commit transaction.
 func setPositions(ctx context.Context, tx *sql.Tx, pipelineID, runID int64, positions map[string]string) error {
 	for src, pos := range positions {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sluice.pipeline_positions WHERE object_id = $1 AND source = $2`, pipelineID, src); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.pipeline_positions WHERE object_id = $1 AND source = $2`, pipelineID, src); err != nil {
 			return fmt.Errorf("recording positions: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.pipeline_positions VALUES ($1, $2, $3, $4)`, pipelineID, src, pos, runID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.pipeline_positions VALUES ($1, $2, $3, $4)`, pipelineID, src, pos, runID); err != nil {
 			return fmt.Errorf("recording positions: %w", err)
 		}
 	}

@@ -56,6 +56,10 @@ type Source struct {
 	// (connectors.EncodeSchema); "" for FILES, which DuckDB describes.
 	Schema    string
 	CreatedAt time.Time
+	// Owner and ACL are recorded at creation (access.go); "" = no owner
+	// recorded (the built-in superuser's).
+	Owner string
+	ACL   []string
 }
 
 // View is a materialized view definition and its current state.
@@ -71,6 +75,9 @@ type View struct {
 	VersionPath string
 	CreatedAt   time.Time
 	Constraints []Constraint // EXPECT quality gates, in declaration order
+	// Owner and ACL are recorded at creation (access.go).
+	Owner string
+	ACL   []string
 }
 
 // Dependency is a lineage edge: Object reads DependsOn.
@@ -110,18 +117,40 @@ func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 
 func (s *Store) migrate(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range append(append(ddl[:len(ddl):len(ddl)], scheduleDDL...), sourceDDL...) {
+		old, err := hasVersion1Layout(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if old {
+			if err := moveVersion1Sequences(ctx, tx); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range append(append(append(ddl[:len(ddl):len(ddl)], scheduleDDL...), sourceDDL...), accessDDL...) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", firstLine(stmt), err)
+			}
+		}
+		if old {
+			if err := moveVersion1Tables(ctx, tx); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range systemViews {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("%s: %w", firstLine(stmt), err)
 			}
 		}
 		var v sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT value FROM sluice.meta WHERE key = 'schema_version'`).Scan(&v)
+		err = tx.QueryRowContext(ctx, `SELECT value FROM sluice_catalog.meta WHERE key = 'schema_version'`).Scan(&v)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO sluice.meta VALUES ('schema_version', ?)`, fmt.Sprint(schemaVersion))
+			_, err = tx.ExecContext(ctx, `INSERT INTO sluice_catalog.meta VALUES ('schema_version', ?)`, fmt.Sprint(schemaVersion))
 			return err
 		case err != nil:
+			return err
+		case old:
+			_, err = tx.ExecContext(ctx, `UPDATE sluice_catalog.meta SET value = ? WHERE key = 'schema_version'`, fmt.Sprint(schemaVersion))
 			return err
 		case v.String != fmt.Sprint(schemaVersion):
 			return fmt.Errorf("catalog schema version %s is not supported by this gateway (want %d)", v.String, schemaVersion)
@@ -163,7 +192,7 @@ func (s *Store) ddlTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // NextID allocates an object id.
 func (s *Store) NextID(ctx context.Context) (int64, error) {
 	var id int64
-	err := s.db.QueryRowContext(ctx, `SELECT nextval('sluice.object_ids')`).Scan(&id)
+	err := s.db.QueryRowContext(ctx, `SELECT nextval('sluice_catalog.object_ids')`).Scan(&id)
 	return id, err
 }
 
@@ -172,9 +201,9 @@ func (s *Store) NextID(ctx context.Context) (int64, error) {
 func (s *Store) Lookup(ctx context.Context, ref Ref) (kind Kind, ok bool, err error) {
 	const q = `
 		SELECT kind FROM (
-			SELECT 1 AS o, 'source' AS kind FROM sluice.sources WHERE schema = $1 AND name = $2
-			UNION ALL SELECT 2, 'materialized view' FROM sluice.materialized_views WHERE schema = $1 AND name = $2
-			UNION ALL SELECT 2, 'pipeline' FROM sluice.pipelines WHERE schema = $1 AND name = $2
+			SELECT 1 AS o, 'source' AS kind FROM sluice_catalog.sources WHERE schema = $1 AND name = $2
+			UNION ALL SELECT 2, 'materialized view' FROM sluice_catalog.materialized_views WHERE schema = $1 AND name = $2
+			UNION ALL SELECT 2, 'pipeline' FROM sluice_catalog.pipelines WHERE schema = $1 AND name = $2
 			UNION ALL SELECT 3, 'table' FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $1 AND table_name = $2
 			UNION ALL SELECT 4, 'view' FROM duckdb_views() WHERE database_name = current_database() AND schema_name = $1 AND view_name = $2 AND NOT internal
 		) ORDER BY o LIMIT 1`
@@ -200,13 +229,15 @@ func (s *Store) SchemaExists(ctx context.Context, schema string) (bool, error) {
 // viewSQL is the query the view runs (a scan of the source).
 func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) error {
 	return s.ddlTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.sources (id, schema, name, connector, location, options, created_at, arrow_schema)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.sources (id, schema, name, connector, location, options, created_at, arrow_schema)
 			VALUES ($1, $2, $3, $4, $5, `+mapLiteral(src.Options)+`, now(), $6)`,
 			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location, src.Schema); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(src.Ref)+" AS "+viewSQL)
-		return err
+		if _, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(src.Ref)+" AS "+viewSQL); err != nil {
+			return err
+		}
+		return putOwner(ctx, tx, src.Ref, src.Owner, src.ACL)
 	})
 }
 
@@ -215,7 +246,7 @@ func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
 	var src Source
 	var opts string
 	var schema sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, `+optionsJSON+`, created_at, arrow_schema FROM sluice.sources WHERE schema = $1 AND name = $2`,
+	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, `+optionsJSON+`, created_at, arrow_schema FROM sluice_catalog.sources WHERE schema = $1 AND name = $2`,
 		ref.Schema, ref.Name).Scan(&src.ID, &src.Connector, &src.Location, &opts, &src.CreatedAt, &schema)
 	src.Schema = schema.String
 	if errors.Is(err, sql.ErrNoRows) {
@@ -231,20 +262,22 @@ func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
 // transaction.
 func (s *Store) CreateView(ctx context.Context, v View, deps []Dependency, emptySQL string) error {
 	return s.ddlTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.materialized_views
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.materialized_views
 			(id, schema, name, query, partition_by, options, refresh, status, created_at, constraints)
 			VALUES ($1, $2, $3, $4, `+listLiteral(v.PartitionBy)+`, `+mapLiteral(v.Options)+`, $5, $6, now(), $7)`,
 			v.ID, v.Ref.Schema, v.Ref.Name, v.Query, v.Refresh, v.Status, constraintsJSON(v.Constraints)); err != nil {
 			return err
 		}
 		for _, d := range deps {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
 				d.Object.Name, d.Object.Schema, string(d.ObjectKind), d.DependsOn.Name, d.DependsOn.Schema, string(d.DependsOnKind)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(v.Ref)+" AS "+emptySQL)
-		return err
+		if _, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(v.Ref)+" AS "+emptySQL); err != nil {
+			return err
+		}
+		return putOwner(ctx, tx, v.Ref, v.Owner, v.ACL)
 	})
 }
 
@@ -257,8 +290,8 @@ func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 	var path, constraints sql.NullString
 	err := s.db.QueryRowContext(ctx, `
 		SELECT m.id, m.query, m.partition_by, `+optionsJSON+`, m.refresh, m.status, m.version, v.path, m.created_at, m.constraints
-		FROM sluice.materialized_views m
-		LEFT JOIN sluice.versions v ON v.object_id = m.id AND v.version = m.version
+		FROM sluice_catalog.materialized_views m
+		LEFT JOIN sluice_catalog.versions v ON v.object_id = m.id AND v.version = m.version
 		WHERE m.schema = $1 AND m.name = $2`, ref.Schema, ref.Name).
 		Scan(&v.ID, &v.Query, &parts, &opts, &v.Refresh, &v.Status, &version, &path, &v.CreatedAt, &constraints)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -278,7 +311,7 @@ func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 
 // Views returns every materialized view.
 func (s *Store) Views(ctx context.Context) ([]View, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT schema, name FROM sluice.materialized_views ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT schema, name FROM sluice_catalog.materialized_views ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +341,7 @@ func (s *Store) Views(ctx context.Context) ([]View, error) {
 
 // Dependents returns the objects that read ref directly.
 func (s *Store) Dependents(ctx context.Context, ref Ref) ([]Dependency, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT object, object_schema, object_kind, depends_on_kind FROM sluice.dependencies
+	rows, err := s.db.QueryContext(ctx, `SELECT object, object_schema, object_kind, depends_on_kind FROM sluice_catalog.dependencies
 		WHERE depends_on_schema = $1 AND depends_on = $2 ORDER BY object_schema, object`, ref.Schema, ref.Name)
 	if err != nil {
 		return nil, err
@@ -338,23 +371,23 @@ func (s *Store) Drop(ctx context.Context, objs []Dependency) (retired []string, 
 			ref := o.Object
 			switch o.ObjectKind {
 			case KindSource:
-				if _, err := tx.ExecContext(ctx, `DELETE FROM sluice.sources WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name); err != nil {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.sources WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name); err != nil {
 					return err
 				}
 			case KindMaterializedView:
 				var id int64
-				if err := tx.QueryRowContext(ctx, `SELECT id FROM sluice.materialized_views WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).Scan(&id); err != nil {
+				if err := tx.QueryRowContext(ctx, `SELECT id FROM sluice_catalog.materialized_views WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name).Scan(&id); err != nil {
 					return err
 				}
-				paths, err := queryStrings(ctx, tx, `SELECT path FROM sluice.versions WHERE object_id = $1`, id)
+				paths, err := queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE object_id = $1`, id)
 				if err != nil {
 					return err
 				}
 				retired = append(retired, paths...)
 				for _, q := range []string{
-					`DELETE FROM sluice.materialized_views WHERE id = $1`,
-					`DELETE FROM sluice.versions WHERE object_id = $1`,
-					`DELETE FROM sluice.partitions WHERE object_id = $1`,
+					`DELETE FROM sluice_catalog.materialized_views WHERE id = $1`,
+					`DELETE FROM sluice_catalog.versions WHERE object_id = $1`,
+					`DELETE FROM sluice_catalog.partitions WHERE object_id = $1`,
 				} {
 					if _, err := tx.ExecContext(ctx, q, id); err != nil {
 						return err
@@ -369,10 +402,13 @@ func (s *Store) Drop(ctx context.Context, objs []Dependency) (retired []string, 
 			default:
 				return fmt.Errorf("catalog: cannot drop %s %s", o.ObjectKind, ref)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sluice.dependencies WHERE object_schema = $1 AND object = $2`, ref.Schema, ref.Name); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.dependencies WHERE object_schema = $1 AND object = $2`, ref.Schema, ref.Name); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, "DROP VIEW IF EXISTS "+quoteRef(ref)); err != nil {
+				return err
+			}
+			if err := deleteACL(ctx, tx, RelationObject(ref)); err != nil {
 				return err
 			}
 		}
@@ -401,11 +437,11 @@ type Run struct {
 // so the run is visible while it works.
 func (s *Store) BeginRun(ctx context.Context, r *Run) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT nextval('sluice.run_ids')`).Scan(&r.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT nextval('sluice_catalog.run_ids')`).Scan(&r.ID); err != nil {
 			return err
 		}
 		r.Status = "running"
-		_, err := tx.ExecContext(ctx, `INSERT INTO sluice.runs (run_id, object, schema, object_id, trigger, attempt, status, started_at)
+		_, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.runs (run_id, object, schema, object_id, trigger, attempt, status, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'running', now())`,
 			r.ID, r.Object.Name, r.Object.Schema, r.ObjectID, r.Trigger, r.Attempt)
 		return err
@@ -417,7 +453,7 @@ func (s *Store) FailRun(ctx context.Context, r *Run, runErr error) error {
 	r.Status = "failed"
 	r.Error = runErr.Error()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sluice.runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1`, r.ID, r.Error)
+		_, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1`, r.ID, r.Error)
 		return err
 	})
 }
@@ -453,7 +489,7 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 	}
 	v := p.View
 	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
-		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice.versions WHERE object_id = $1 AND retired_at IS NULL`, v.ID)
+		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE object_id = $1 AND retired_at IS NULL`, v.ID)
 		if err != nil {
 			return err
 		}
@@ -461,12 +497,12 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 			q    string
 			args []any
 		}{
-			{`UPDATE sluice.versions SET retired_at = now() WHERE object_id = $1 AND retired_at IS NULL`, []any{v.ID}},
-			{`INSERT INTO sluice.versions VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL)`, []any{v.ID, v.Ref.Name, p.Version, p.Path, rows, files, bytes}},
-			{`DELETE FROM sluice.partitions WHERE object_id = $1`, []any{v.ID}},
-			{`UPDATE sluice.materialized_views SET version = $2, rows = $3, files = $4, bytes = $5, last_refresh = now(), status = 'fresh' WHERE id = $1`,
+			{`UPDATE sluice_catalog.versions SET retired_at = now() WHERE object_id = $1 AND retired_at IS NULL`, []any{v.ID}},
+			{`INSERT INTO sluice_catalog.versions VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL)`, []any{v.ID, v.Ref.Name, p.Version, p.Path, rows, files, bytes}},
+			{`DELETE FROM sluice_catalog.partitions WHERE object_id = $1`, []any{v.ID}},
+			{`UPDATE sluice_catalog.materialized_views SET version = $2, rows = $3, files = $4, bytes = $5, last_refresh = now(), status = 'fresh' WHERE id = $1`,
 				[]any{v.ID, p.Version, rows, files, bytes}},
-			{`UPDATE sluice.runs SET status = 'succeeded', finished_at = now(), rows_in = $2, rows_out = $3, files_written = $4, bytes_written = $5, version = $6 WHERE run_id = $1`,
+			{`UPDATE sluice_catalog.runs SET status = 'succeeded', finished_at = now(), rows_in = $2, rows_out = $3, files_written = $4, bytes_written = $5, version = $6 WHERE run_id = $1`,
 				[]any{p.Run.ID, p.Run.RowsIn, rows, files, bytes, p.Version}},
 			{"CREATE OR REPLACE VIEW " + quoteRef(v.Ref) + " AS " + p.ViewSQL, nil},
 		}
@@ -491,7 +527,7 @@ func insertPartitions(ctx context.Context, tx *sql.Tx, v View, version int64, pa
 	for start := 0; start < len(parts); start += batch {
 		end := min(start+batch, len(parts))
 		var b strings.Builder
-		b.WriteString("INSERT INTO sluice.partitions VALUES ")
+		b.WriteString("INSERT INTO sluice_catalog.partitions VALUES ")
 		for i, ps := range parts[start:end] {
 			if i > 0 {
 				b.WriteString(", ")
@@ -510,7 +546,7 @@ func insertPartitions(ctx context.Context, tx *sql.Tx, v View, version int64, pa
 // version.
 func (s *Store) PartitionCount(ctx context.Context, objectID int64) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sluice.partitions WHERE object_id = $1`, objectID).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sluice_catalog.partitions WHERE object_id = $1`, objectID).Scan(&n)
 	return n, err
 }
 
@@ -518,13 +554,13 @@ func (s *Store) PartitionCount(ctx context.Context, objectID int64) (int64, erro
 // object, so a new version never reuses a number.
 func (s *Store) LatestVersion(ctx context.Context, objectID int64) (int64, error) {
 	var v sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM sluice.runs WHERE object_id = $1`, objectID).Scan(&v)
+	err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM sluice_catalog.runs WHERE object_id = $1`, objectID).Scan(&v)
 	return v.Int64, err
 }
 
 // LivePaths returns the paths of every version that is current.
 func (s *Store) LivePaths(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path FROM sluice.versions WHERE retired_at IS NULL`)
+	rows, err := s.db.QueryContext(ctx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NULL`)
 	if err != nil {
 		return nil, err
 	}
@@ -544,15 +580,15 @@ func (s *Store) LivePaths(ctx context.Context) ([]string, error) {
 // failed, and versions already retired are forgotten (their files go).
 func (s *Store) Recover(ctx context.Context) (retired []string, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE sluice.runs SET status = 'failed', finished_at = now(),
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(),
 			error = 'interrupted: the gateway stopped during the run' WHERE status = 'running'`); err != nil {
 			return err
 		}
-		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice.versions WHERE retired_at IS NOT NULL`)
+		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sluice.versions WHERE retired_at IS NOT NULL`)
+		_, err = tx.ExecContext(ctx, `DELETE FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)
 		return err
 	})
 	return retired, err

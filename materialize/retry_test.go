@@ -76,7 +76,7 @@ type runRow struct {
 
 func (h *harness) runs(t *testing.T, name string) []runRow {
 	t.Helper()
-	rows, err := h.db.SQL().QueryContext(t.Context(), `SELECT attempt, status, error IS NOT NULL FROM sluice.runs WHERE object = $1 ORDER BY run_id`, name)
+	rows, err := h.db.SQL().QueryContext(t.Context(), `SELECT attempt, status, error IS NOT NULL FROM sluice_catalog.runs WHERE object = $1 ORDER BY run_id`, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func (h *harness) runs(t *testing.T, name string) []runRow {
 
 func (h *harness) status(t *testing.T, name string) string {
 	var s string
-	if err := h.db.SQL().QueryRowContext(t.Context(), `SELECT status FROM sluice.materialized_views WHERE name = $1`, name).Scan(&s); err != nil {
+	if err := h.db.SQL().QueryRowContext(t.Context(), `SELECT status FROM sluice_catalog.materialized_views WHERE name = $1`, name).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	return s

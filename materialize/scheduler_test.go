@@ -77,7 +77,7 @@ func (f *schedFixture) createView(t *testing.T, name, query string, sc catalog.S
 
 func (f *schedFixture) runs(t *testing.T) []string {
 	t.Helper()
-	rows, err := f.cat.DB().QueryContext(context.Background(), `SELECT object || ':' || trigger FROM sluice.runs ORDER BY run_id`)
+	rows, err := f.cat.DB().QueryContext(context.Background(), `SELECT object || ':' || trigger FROM sluice_catalog.runs ORDER BY run_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestSchedulerPipelineOnChangeNothingNewDoesNotTriggerDownstream(t *testing.
 		t.Fatalf("runs = %v, want %v (a pipeline run with nothing new must not trigger downstream)", got, want)
 	}
 	var written int64
-	if err := f.cat.DB().QueryRowContext(ctx, `SELECT files_written FROM sluice.runs WHERE object = 'pipe' ORDER BY run_id DESC LIMIT 1`).Scan(&written); err != nil || written != 0 {
+	if err := f.cat.DB().QueryRowContext(ctx, `SELECT files_written FROM sluice_catalog.runs WHERE object = 'pipe' ORDER BY run_id DESC LIMIT 1`).Scan(&written); err != nil || written != 0 {
 		t.Fatalf("the nothing-new run wrote %d files (%v), want 0", written, err)
 	}
 

@@ -115,7 +115,7 @@ var pgCatalogDDL = append([]string{
 		SELECT pg_sluice.nsp_oid(oid, schema_name) AS oid, schema_name AS nspname, 10 AS nspowner, NULL::VARCHAR[] AS nspacl,
 			0::BIGINT AS xmin
 		FROM duckdb_schemas()
-		WHERE (database_name = 'warehouse' AND schema_name <> 'pg_sluice' AND (schema_name <> 'main' OR EXISTS (
+		WHERE (database_name = 'warehouse' AND schema_name NOT IN ('pg_sluice', 'sluice_catalog') AND (schema_name <> 'main' OR EXISTS (
 				SELECT 1 FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name = 'main'
 				UNION ALL SELECT 1 FROM duckdb_views() WHERE database_name = 'warehouse' AND schema_name = 'main' AND NOT internal
 				UNION ALL SELECT 1 FROM duckdb_sequences() WHERE database_name = 'warehouse' AND schema_name = 'main')))
@@ -139,10 +139,10 @@ var pgCatalogDDL = append([]string{
 			false AS relforcerowsecurity
 		FROM system.pg_catalog.pg_class c
 		LEFT JOIN (SELECT oid, schema_name FROM duckdb_schemas() WHERE database_name IN ('warehouse', 'system')) s ON s.oid = c.relnamespace
-		LEFT JOIN (SELECT schema, name, version IS NOT NULL AS populated FROM sluice.materialized_views
-			UNION ALL SELECT schema, name, last_run IS NOT NULL FROM sluice.pipelines) m
+		LEFT JOIN (SELECT schema, name, version IS NOT NULL AS populated FROM sluice_catalog.materialized_views
+			UNION ALL SELECT schema, name, last_run IS NOT NULL FROM sluice_catalog.pipelines) m
 			ON m.schema = s.schema_name AND m.name = c.relname
-		WHERE s.schema_name IS DISTINCT FROM 'pg_sluice'`,
+		WHERE coalesce(s.schema_name NOT IN ('pg_sluice', 'sluice_catalog'), true)`,
 	// The rows of pg_class JOIN pg_namespace, with only the columns name
 	// lookups need (oid, relname, relnamespace, nspname, and DuckDB's
 	// relkind, before materialized relations become 'm'): the same
@@ -158,7 +158,7 @@ var pgCatalogDDL = append([]string{
 			UNION ALL SELECT sequence_oid, schema_oid, sequence_name, 'S' FROM duckdb_sequences()
 			UNION ALL SELECT index_oid, schema_oid, index_name, 'i' FROM duckdb_indexes()) r
 		JOIN duckdb_schemas() s ON s.oid = r.schema_oid
-		WHERE (s.database_name = 'warehouse' AND s.schema_name <> 'pg_sluice')
+		WHERE (s.database_name = 'warehouse' AND s.schema_name NOT IN ('pg_sluice', 'sluice_catalog'))
 		   OR (s.database_name = 'system' AND s.schema_name IN ('pg_catalog', 'information_schema'))`,
 	// The names ::regclass accepts for each relation: relname, nspname.relname
 	// and "nspname"."relname" (pgs_-prefixed, so that a macro's argument is
@@ -182,8 +182,8 @@ var pgCatalogDDL = append([]string{
 			coalesce(m.query, regexp_replace(v.sql,
 				'^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?VIEW\s+.*?\s+AS\s+', '', 's')) AS query
 		FROM duckdb_views() v
-		LEFT JOIN (SELECT schema, name, query FROM sluice.materialized_views
-			UNION ALL SELECT schema, name, query FROM sluice.pipelines) m
+		LEFT JOIN (SELECT schema, name, query FROM sluice_catalog.materialized_views
+			UNION ALL SELECT schema, name, query FROM sluice_catalog.pipelines) m
 			ON m.schema = v.schema_name AND m.name = v.view_name
 		WHERE NOT v.internal AND v.database_name = 'warehouse'`,
 	// PostgreSQL's deparsed form starts with a space and ends with ';'.
@@ -192,10 +192,10 @@ var pgCatalogDDL = append([]string{
 		SELECT m.schema AS schemaname, m.name AS matviewname, 'sluice' AS matviewowner,
 			NULL::VARCHAR AS tablespace, false AS hasindexes, m.version IS NOT NULL AS ispopulated,
 			pg_sluice.viewdef_text(m.query) AS definition
-		FROM sluice.materialized_views m
+		FROM sluice_catalog.materialized_views m
 		UNION ALL
 		SELECT p.schema, p.name, 'sluice', NULL::VARCHAR, false, p.last_run IS NOT NULL, pg_sluice.viewdef_text(p.query)
-		FROM sluice.pipelines p`,
+		FROM sluice_catalog.pipelines p`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_get_userbyid(id) AS 'sluice'`,
 
 	// Types and their receive functions (Npgsql joins pg_proc on typreceive
@@ -313,7 +313,7 @@ var pgCatalogDDL = append([]string{
 			NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval
 		FROM duckdb_columns() c
 		LEFT JOIN pg_sluice.pg_type t ON t.oid = pg_sluice.sluice_type_oid(c.data_type)
-		WHERE c.database_name IN ('warehouse', 'system') AND c.schema_name <> 'pg_sluice'`,
+		WHERE c.database_name IN ('warehouse', 'system') AND c.schema_name NOT IN ('pg_sluice', 'sluice_catalog')`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_attrdef AS
 		SELECT (table_oid * 1000 + column_index)::BIGINT AS oid, table_oid::BIGINT AS adrelid,
 			column_index::SMALLINT AS adnum, column_default AS adbin
@@ -414,7 +414,7 @@ var pgCatalogDDL = append([]string{
 			0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace,
 			'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale,
 			NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl`,
-	// The built-in role, and the roles made with CREATE ROLE (sluice.roles).
+	// The built-in role, and the roles made with CREATE ROLE (sluice_catalog.roles).
 	`CREATE OR REPLACE VIEW pg_sluice.pg_roles AS
 		SELECT 'sluice' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole,
 			true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
@@ -422,7 +422,7 @@ var pgCatalogDDL = append([]string{
 			NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid
 		UNION ALL
 		SELECT name, true, true, true, false, login, false, -1, '********', NULL::TIMESTAMPTZ, true, NULL::VARCHAR[], oid
-		FROM sluice.roles`,
+		FROM sluice_catalog.roles`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_user AS
 		SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper,
 			rolreplication AS userepl, rolbypassrls AS usebypassrls, rolpassword AS passwd,
@@ -465,8 +465,8 @@ var pgCatalogDDL = append([]string{
 	`CREATE OR REPLACE VIEW pg_sluice.relation_sizes AS
 		SELECT c.oid, CASE WHEN m.bytes IS NOT NULL THEN m.bytes WHEN c.relkind = 'v' THEN 0 END::BIGINT AS bytes
 		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
-		LEFT JOIN (SELECT schema, name, bytes FROM sluice.materialized_views
-			UNION ALL SELECT schema, name, bytes FROM sluice.pipelines) m ON m.schema = n.nspname AND m.name = c.relname`,
+		LEFT JOIN (SELECT schema, name, bytes FROM sluice_catalog.materialized_views
+			UNION ALL SELECT schema, name, bytes FROM sluice_catalog.pipelines) m ON m.schema = n.nspname AND m.name = c.relname`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_table_size(id) AS
 		pg_sluice.lookup((SELECT {'k': list(oid), 'v': list(bytes)} FROM pg_sluice.relation_sizes), pg_sluice.regclass(id))`,
 	`CREATE OR REPLACE MACRO pg_sluice.pg_relation_size(id) AS pg_sluice.pg_table_size(id),
@@ -493,7 +493,7 @@ var pgCatalogDDL = append([]string{
 	`CREATE OR REPLACE VIEW pg_sluice.pg_stat_user_tables AS
 		SELECT r.oid AS relid, r.nspname AS schemaname, r.relname, NULL::BIGINT AS n_live_tup, NULL::BIGINT AS n_dead_tup
 		FROM pg_sluice.relations r
-		LEFT JOIN (SELECT schema, name FROM sluice.materialized_views UNION SELECT schema, name FROM sluice.pipelines) m
+		LEFT JOIN (SELECT schema, name FROM sluice_catalog.materialized_views UNION SELECT schema, name FROM sluice_catalog.pipelines) m
 			ON m.schema = r.nspname AND m.name = r.relname
 		WHERE r.nspname NOT IN ('pg_catalog', 'information_schema') AND (r.relkind = 'r' OR m.name IS NOT NULL)`,
 	// One-dimensional arrays: DuckDB lists are 1-based.

@@ -34,7 +34,7 @@ func TestPsqlCatalog(t *testing.T) {
 		{`\d+ cat_v`, []string{`View "public.cat_v"`, "View definition:", "FROM cat_t"}},
 		{`\d+ cat_mv`, []string{`Materialized view "public.cat_mv"`, "GROUP BY day", "Access method: heap"}},
 		{`\d+ trips`, []string{`View "public.trips"`, "read_csv"}},
-		{`\d sluice.runs`, []string{`Table "sluice.runs"`, "run_id", "not null"}},
+		{`\d sluice.runs`, []string{`View "sluice.runs"`, "run_id", "started_at"}}, // a view showing each role its rows
 		{`\dt+`, []string{"cat_t", "permanent"}},
 		{`\dm+`, []string{"cat_mv", "bytes"}},
 		{`\l+`, []string{"sluice", "pg_default"}},

@@ -1,0 +1,119 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ACLItem is one entry of an access control list in PostgreSQL's aclitem
+// text form, "grantee=privileges/grantor": privileges are PostgreSQL's
+// letters (r SELECT, a INSERT, w UPDATE, d DELETE, D TRUNCATE, U USAGE,
+// C CREATE, c CONNECT, T TEMPORARY, m MAINTAIN, which Sluice's REFRESH
+// privilege uses), each followed by '*' when it may be granted on. An empty
+// grantee is PUBLIC. Names holding other characters than letters, digits
+// and '_' are double-quoted, as PostgreSQL prints them.
+type ACLItem struct {
+	Grantee    string
+	Privileges string // letters, without '*'
+	Grantable  string // the letters that carry '*'
+	Grantor    string
+}
+
+func (a ACLItem) String() string {
+	var b strings.Builder
+	b.WriteString(quoteACLName(a.Grantee))
+	b.WriteByte('=')
+	for _, c := range a.Privileges {
+		b.WriteRune(c)
+		if strings.ContainsRune(a.Grantable, c) {
+			b.WriteByte('*')
+		}
+	}
+	b.WriteByte('/')
+	b.WriteString(quoteACLName(a.Grantor))
+	return b.String()
+}
+
+// ParseACLItem reads the text form of an ACLItem.
+func ParseACLItem(s string) (ACLItem, error) {
+	grantee, rest, err := aclName(s)
+	if err != nil || !strings.HasPrefix(rest, "=") {
+		return ACLItem{}, fmt.Errorf("catalog: bad aclitem %q", s)
+	}
+	rest = rest[1:]
+	slash := strings.IndexByte(rest, '/')
+	if slash < 0 {
+		return ACLItem{}, fmt.Errorf("catalog: bad aclitem %q", s)
+	}
+	a := ACLItem{Grantee: grantee}
+	for _, c := range rest[:slash] {
+		if c == '*' {
+			if a.Privileges != "" {
+				a.Grantable += a.Privileges[len(a.Privileges)-1:]
+			}
+			continue
+		}
+		a.Privileges += string(c)
+	}
+	grantor, tail, err := aclName(rest[slash+1:])
+	if err != nil || tail != "" {
+		return ACLItem{}, fmt.Errorf("catalog: bad aclitem %q", s)
+	}
+	a.Grantor = grantor
+	return a, nil
+}
+
+// aclName reads a role name, quoted or not, from the start of s.
+func aclName(s string) (name, rest string, err error) {
+	if !strings.HasPrefix(s, `"`) {
+		i := strings.IndexAny(s, "=/")
+		if i < 0 {
+			return s, "", nil
+		}
+		return s[:i], s[i:], nil
+	}
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		if s[i] == '"' {
+			if i+1 < len(s) && s[i+1] == '"' {
+				b.WriteByte('"')
+				i++
+				continue
+			}
+			return b.String(), s[i+1:], nil
+		}
+		b.WriteByte(s[i])
+	}
+	return "", "", fmt.Errorf("unterminated quoted name")
+}
+
+func quoteACLName(n string) string {
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
+		}
+	}
+	return n
+}
+
+// RenameInACL returns acl with the role from renamed to to, as grantee and
+// as grantor, and whether any item changed.
+func RenameInACL(acl []string, from, to string) ([]string, bool) {
+	out := make([]string, len(acl))
+	changed := false
+	for i, s := range acl {
+		out[i] = s
+		a, err := ParseACLItem(s)
+		if err != nil {
+			continue
+		}
+		if a.Grantee == from {
+			a.Grantee, changed = to, true
+		}
+		if a.Grantor == from {
+			a.Grantor, changed = to, true
+		}
+		out[i] = a.String()
+	}
+	return out, changed
+}
