@@ -166,4 +166,3 @@ func validatePipelineOptions(raw map[string]string) (map[string]string, error) {
 	return opts, checkMinInterval(opts)
 }
 
-const showPipelinesSQL = `SELECT schema, name, partition_by, refresh, status, sources, rows, files, bytes, last_run, last_refresh FROM sluice.pipelines ORDER BY schema, name`

@@ -16,6 +16,9 @@ import (
 type Storage interface {
 	ObjectStore
 	Files() files.Remote
+	// CacheDir is where downloaded objects are kept (DuckDB reads them
+	// there; user SQL may not).
+	CacheDir() string
 }
 
 // RegisterScan gives DuckDB the table function connector sources' views

@@ -319,11 +319,10 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		return nil, err
 	}
-	// Keep one open file per partition: DuckDB otherwise closes and reopens
-	// files past 100 partitions, flooding the output with small files.
-	if _, err := conn.ExecContext(ctx, "SET partitioned_write_max_open_files = 1000000"); err != nil {
-		return nil, err
-	}
+	// DuckDB keeps one open file per partition (the engine raises
+	// partitioned_write_max_open_files for the whole instance): otherwise
+	// it closes and reopens files past 100 partitions, flooding the output
+	// with small files.
 	progress(fmt.Sprintf("refreshing %s: writing a new version", v.Ref.Name))
 	files, err := copyFiles(ctx, conn, plan.CopySQL)
 	if err != nil {

@@ -213,9 +213,6 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	if err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, "SET partitioned_write_max_open_files = 1000000"); err != nil {
-		return err
-	}
 	written, err := copyFiles(ctx, conn, copySQL)
 	if err != nil {
 		return err

@@ -51,6 +51,9 @@ type Config struct {
 	// ObjectStorage configures s3:// sources and output locations; an
 	// empty endpoint means none.
 	ObjectStorage s3.Config `mapstructure:"object_storage"`
+	// FileRoots are the directories user SQL may read and write files in;
+	// empty means the working directory.
+	FileRoots []string `mapstructure:"file_roots"`
 }
 
 // User is one entry of the users list (YAML only). Password is the stored
@@ -59,7 +62,13 @@ type Config struct {
 type User struct {
 	Name     string `mapstructure:"name"`
 	Password string `mapstructure:"password"`
+	// Superuser is the user's superuser attribute; absent means true (the
+	// configuration file's users administer the gateway).
+	Superuser *bool `mapstructure:"superuser"`
 }
+
+// IsSuperuser reports the user's superuser attribute.
+func (u User) IsSuperuser() bool { return u.Superuser == nil || *u.Superuser }
 
 // DefaultConfig is the embedded default: what `make run` starts with.
 var DefaultConfig = Config{
@@ -101,6 +110,7 @@ var configKeys = []configKey{
 	{"users", "users and their SCRAM verifiers (YAML file only)", true},
 	{"max_connections", "most concurrent client connections", false},
 	{"source_parallelism", "most parts of one connector read (Kafka partitions, PostgreSQL ranges) read at once", false},
+	{"file_roots", "directories user SQL may read and write files in, comma-separated (empty: the working directory)", false},
 	{"object_storage.endpoint", "S3-compatible endpoint, host:port or http(s)://host:port (empty: no object storage)", false},
 	{"object_storage.region", "S3 signing region (empty: asked per bucket)", false},
 	{"object_storage.access_key", "S3 access key", false},
@@ -151,6 +161,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.String(flagName("auth"), d.Auth, usage("auth"))
 	fs.Int(flagName("max_connections"), d.MaxConnections, usage("max_connections"))
 	fs.Int(flagName("source_parallelism"), d.SourceParallelism, usage("source_parallelism"))
+	fs.StringSlice(flagName("file_roots"), nil, usage("file_roots"))
 	o := d.ObjectStorage
 	fs.String(flagName("object_storage.endpoint"), o.Endpoint, usage("object_storage.endpoint"))
 	fs.String(flagName("object_storage.region"), o.Region, usage("object_storage.region"))
@@ -237,6 +248,9 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	})
 	if err != nil {
 		return Config{}, decodeError(err)
+	}
+	if len(cfg.FileRoots) == 0 {
+		cfg.FileRoots = nil // the default: the working directory
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -330,6 +344,15 @@ func (c Config) Validate() error {
 	}
 	if c.SourceParallelism < 1 || c.SourceParallelism > 256 {
 		return &ConfigError{Key: "source_parallelism", Err: fmt.Errorf("must be between 1 and 256, got %d", c.SourceParallelism)}
+	}
+	for _, root := range c.FileRoots {
+		fi, err := os.Stat(root)
+		switch {
+		case err != nil:
+			return &ConfigError{Key: "file_roots", Err: err}
+		case !fi.IsDir():
+			return &ConfigError{Key: "file_roots", Err: fmt.Errorf("%s is not a directory", root)}
+		}
 	}
 	if c.ShutdownTimeout < 0 {
 		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/connectors/httpsource"
@@ -159,6 +160,8 @@ func serve(args []string, stderr io.Writer) int {
 		Authenticator:  auth,
 		MaxConnections: cfg.MaxConnections,
 
+		ConfigUsers:       configUsers(cfg),
+		FileRoots:         cfg.FileRoots,
 		Connectors:        newRegistry(),
 		SourceParallelism: cfg.SourceParallelism,
 		ObjectStorage:     storage,
@@ -256,6 +259,15 @@ func (g *runGroup) run() error {
 		<-errs
 	}
 	return err
+}
+
+// configUsers are the configuration file's users as privileges see them.
+func configUsers(cfg Config) []access.ConfigUser {
+	out := make([]access.ConfigUser, len(cfg.Users))
+	for i, u := range cfg.Users {
+		out[i] = access.ConfigUser{Name: u.Name, Superuser: u.IsSuperuser()}
+	}
+	return out
 }
 
 // objectStorage opens the object store, nil when no endpoint is set; the

@@ -23,6 +23,9 @@ func (s *Store) Keys(ctx context.Context, bucket, prefix string) ([]string, erro
 	return keys, nil
 }
 
+// CacheDir is the local cache's directory.
+func (s *Store) CacheDir() string { return s.cfg.CacheDir }
+
 // Files returns the store as the FILES connector reads s3:// sources.
 func (s *Store) Files() files.Remote { return remote{s} }
 

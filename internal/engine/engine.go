@@ -36,6 +36,23 @@ type Config struct {
 	// ConnInit runs on every new DuckDB connection (session settings such
 	// as search_path, which DuckDB cannot set globally).
 	ConnInit []string
+	// Sandbox, when set, confines DuckDB's file access to its directories
+	// and freezes every setting (Sandbox).
+	Sandbox *Sandbox
+}
+
+// Sandbox is DuckDB's own file sandbox, as DuckDB 1.5.6 provides it:
+// allowed_directories lists the directories any file access must be in
+// (DuckDB adds the database file, its WAL and temp_directory itself);
+// enable_external_access = false then applies it to every reader, writer,
+// COPY, ATTACH, glob and to INSTALL and LOAD (no new extension can be
+// loaded: those the gateway needs are loaded before); lock_configuration
+// = true freezes every setting but schema and search_path, so no session
+// can lift it (DuckDB also refuses to re-enable external access or to
+// change allowed_directories once it is off). disabled_filesystems is not
+// used: Sluice reads local files only, through the allowed directories.
+type Sandbox struct {
+	AllowedDirectories []string
 }
 
 // Validate checks what can be checked before DuckDB sees the values; DuckDB
@@ -126,7 +143,49 @@ func (db *DB) apply(ctx context.Context, cfg Config) error {
 		}
 	}
 	// Timestamps with time zone are rendered in UTC (+00); make input agree.
-	return set("TimeZone", "UTC")
+	if err := set("TimeZone", "UTC"); err != nil {
+		return err
+	}
+	// A partitioned COPY keeps about one file per partition open instead
+	// of flushing one per thread and batch (materialize's refreshes).
+	if err := set("partitioned_write_max_open_files", "1000000"); err != nil {
+		return err
+	}
+	if cfg.Sandbox != nil {
+		return applySandbox(ctx, c, cfg.Sandbox)
+	}
+	return nil
+}
+
+// applySandbox turns DuckDB's sandbox on, then reads the settings back to
+// verify that it holds.
+func applySandbox(ctx context.Context, c *Conn, sb *Sandbox) error {
+	dirs := make([]string, len(sb.AllowedDirectories))
+	for i, d := range sb.AllowedDirectories {
+		dirs[i] = "'" + strings.ReplaceAll(strings.TrimSuffix(d, "/")+"/", "'", "''") + "'"
+	}
+	for _, stmt := range []string{
+		"SET GLOBAL allowed_directories = [" + strings.Join(dirs, ", ") + "]::VARCHAR[]",
+		"SET GLOBAL enable_external_access = false",
+		"SET GLOBAL lock_configuration = true",
+	} {
+		if _, err := c.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("engine: sandbox: %s: %w", stmt, err)
+		}
+	}
+	rows, err := c.Query(ctx, "SELECT current_setting('enable_external_access')::VARCHAR, current_setting('lock_configuration')::VARCHAR")
+	if err != nil {
+		return fmt.Errorf("engine: sandbox: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return fmt.Errorf("engine: sandbox: settings not readable: %v", rows.Err())
+	}
+	b := rows.Batch()
+	if ext, lock := b.Column(0).ValueStr(0), b.Column(1).ValueStr(0); ext != "false" || lock != "true" {
+		return fmt.Errorf("engine: sandbox did not take: enable_external_access=%s lock_configuration=%s", ext, lock)
+	}
+	return nil
 }
 
 // connInit returns duckdb-go's per-connection hook running stmts.

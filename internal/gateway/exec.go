@@ -14,15 +14,19 @@ import (
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/sqlplan"
 	"github.com/sluice-db/sluice/wire"
 )
 
 // start executes one statement and returns a cursor over its outcome. prep
 // and args are set in the extended protocol. This is the one dispatch point
 // over the dialect's statement types.
-func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
+func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt, args []any, w wire.ResultWriter, kept **sqlplan.Analysis) (*cursor, error) {
 	if s.tx == txFailed && !endsTransaction(st) {
 		return nil, pgerr.New(pgerrcode.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	if err := s.authorize(ctx, st, kept); err != nil {
+		return nil, err
 	}
 	switch st := st.(type) {
 	case *sql.Passthrough:

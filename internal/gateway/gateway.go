@@ -44,6 +44,13 @@ type Options struct {
 	RequireTLS bool
 	// Authenticator checks credentials; nil trusts every client.
 	Authenticator wire.Authenticator
+	// ConfigUsers are the users of the configuration file, with their
+	// superuser attribute (SQL roles are in the catalog).
+	ConfigUsers []access.ConfigUser
+	// FileRoots are the directories user SQL may read and write files in
+	// (file functions, COPY, FILES sources); nil = BaseDir. The data
+	// directory is never one: only Sluice's objects read it.
+	FileRoots []string
 	// MaxConnections bounds concurrent clients (53300 beyond); 0 = none.
 	MaxConnections int
 
@@ -89,6 +96,10 @@ type Gateway struct {
 	sources *materialize.Sources
 	objects objectStatements // Sluice's object statements (ddl)
 	roles   roleStatements   // role statements (access)
+	access  *access.Cache    // privileges and the file sandbox
+	// engineSettings are DuckDB's settings' names (lower case): SET of
+	// one is refused, of another name unknown.
+	engineSettings map[string]bool
 	baseDir string
 
 	stopSched context.CancelFunc
@@ -124,17 +135,23 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
+	roots, allowed, err := sandbox(opts, base)
+	if err != nil {
+		return nil, err
+	}
 	db, err := engine.Open(ctx, engine.Config{
 		Path:        filepath.Join(dataDir, databaseFile),
 		MemoryLimit: opts.MemoryLimit,
 		Threads:     opts.Threads,
 		TempDir:     opts.TempDir,
 		ConnInit:    sessionInit,
+		Sandbox:     &engine.Sandbox{AllowedDirectories: allowed},
 	})
 	if err != nil {
 		return nil, err
 	}
 	g := &Gateway{opts: opts, log: log, db: db, baseDir: base}
+	g.access = access.NewCache(nil, opts.ConfigUsers, roots, g.analyze)
 	if err := g.init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -157,6 +174,10 @@ func (g *Gateway) init(ctx context.Context) error {
 		return err
 	}
 	g.cat = cat
+	g.access.SetCatalog(cat)
+	if g.engineSettings, err = engineSettingNames(ctx, g.db); err != nil {
+		return err
+	}
 	g.sources = materialize.NewSources(g.opts.Connectors, cat, g.log)
 	if err := materialize.RegisterScan(ctx, g.db, g.sources, g.opts.SourceParallelism); err != nil {
 		return err
@@ -168,7 +189,8 @@ func (g *Gateway) init(ctx context.Context) error {
 		return fmt.Errorf("pg_catalog overlays: %w", err)
 	}
 	g.mat = materialize.New(materialize.Options{
-		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
+		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log,
+		ConnInit: append(sessionInit[:len(sessionInit):len(sessionInit)], "SET VARIABLE sluice_all = true"),
 		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
 	})
 	if err := g.mat.Recover(ctx); err != nil {
@@ -183,6 +205,45 @@ func (g *Gateway) init(ctx context.Context) error {
 	})
 	g.roles = access.NewRoles(cat, g.configUser)
 	return nil
+}
+
+// engineSettingNames lists DuckDB's settings.
+func engineSettingNames(ctx context.Context, db *engine.DB) (map[string]bool, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT DISTINCT lower(name) FROM duckdb_settings()`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names[n] = true
+	}
+	return names, rows.Err()
+}
+
+// sandbox returns the file roots user SQL may reach and the directories
+// DuckDB may: the roots plus the data directory, the spill directory and
+// the object storage cache, which only Sluice's own objects read.
+func sandbox(opts Options, base string) (*access.Roots, []string, error) {
+	fileRoots := opts.FileRoots
+	if len(fileRoots) == 0 {
+		fileRoots = []string{base}
+	}
+	protected := []string{opts.DataDir, opts.TempDir}
+	if opts.ObjectStorage != nil {
+		protected = append(protected, opts.ObjectStorage.CacheDir())
+	}
+	cwd, err := os.Getwd() // DuckDB resolves relative paths against it
+	if err != nil {
+		return nil, nil, err
+	}
+	roots := access.NewRoots(cwd, fileRoots, protected)
+	allowed := append(append([]string{}, roots.Allowed...), access.NewRoots(cwd, protected, nil).Allowed...)
+	return roots, allowed, nil
 }
 
 // configUser reports whether name is a user of the configuration file

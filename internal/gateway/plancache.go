@@ -8,6 +8,7 @@ import (
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/sqlplan"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -89,6 +90,9 @@ type plan struct {
 	text string
 	prep *engine.Stmt
 	gen  planGen
+	// analysis is the query's parse, checked against the role's
+	// privileges at every run (authorize.go).
+	analysis *sqlplan.Analysis
 
 	prev, next *plan // the cache's recency list, most recent first
 }
@@ -232,6 +236,16 @@ func (s *session) simplePlan(ctx context.Context, query string, st sql.Statement
 		}
 		return errInFailedTransaction()
 	}
+	var analysis *sqlplan.Analysis
+	if kept != nil {
+		analysis = kept.analysis
+	}
+	if err := s.authorize(ctx, st, &analysis); err != nil {
+		if kept != nil {
+			s.plans.put(kept)
+		}
+		return err
+	}
 	// The reader ticket before the generation: a version retired after
 	// this point stays on disk until the statement ends, and one retired
 	// before it moved the generation first.
@@ -250,6 +264,7 @@ func (s *session) simplePlan(ctx context.Context, query string, st sql.Statement
 		}
 		p = &plan{key: planKey{query: query}, stmt: st, text: text, prep: prep, gen: gen}
 	}
+	p.analysis = analysis
 	c, err := s.passthrough(ctx, p.text, p.prep, nil, w)
 	if err == nil {
 		_, err = c.send(w, 0)
@@ -265,11 +280,11 @@ func (s *session) simplePlan(ctx context.Context, query string, st sql.Statement
 
 // runPlan starts a prepared statement's kept query: what start and
 // passthrough do for it, without rewriting its text again.
-func (s *session) runPlan(ctx context.Context, text string, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
+func (s *session) runPlan(ctx context.Context, st *statement, args []any, w wire.ResultWriter) (*cursor, error) {
 	if s.tx == txFailed {
 		return nil, errInFailedTransaction()
 	}
-	return s.passthrough(ctx, text, prep, args, w)
+	return s.passthrough(ctx, st.text, st.prep, args, w)
 }
 
 // errInFailedTransaction is start's refusal in a failed transaction block.

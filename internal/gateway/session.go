@@ -7,11 +7,13 @@ import (
 
 	"github.com/jackc/pgerrcode"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/internal/settings"
 	"github.com/sluice-db/sluice/sql"
+	"github.com/sluice-db/sluice/sqlplan"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -27,6 +29,22 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		e.Hint = fmt.Sprintf("Sluice serves one database, %q.", DatabaseName)
 		return nil, e
 	}
+	// The role must exist and may log in (with trust too, as in
+	// PostgreSQL).
+	snap, err := g.access.Snapshot(ctx)
+	if err != nil {
+		return nil, engine.Translate(err)
+	}
+	switch r, ok := snap.Role(info.User); {
+	case !ok:
+		e := pgerr.New(pgerrcode.InvalidAuthorizationSpecification, "role %q does not exist", info.User)
+		e.Severity = "FATAL"
+		return nil, e
+	case !r.Login:
+		e := pgerr.New(pgerrcode.InvalidAuthorizationSpecification, "role %q is not permitted to log in", info.User)
+		e.Severity = "FATAL"
+		return nil, e
+	}
 	conn, err := g.db.Connect(ctx)
 	if err != nil {
 		return nil, engine.Translate(err)
@@ -38,6 +56,12 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		return nil, engine.Translate(err)
 	}
 	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.New(info.Params)}
+	// The role's privileges, for the system tables' row filters and
+	// pg_catalog (authorize.go).
+	if _, err := s.checker(ctx); err != nil {
+		conn.Close()
+		return nil, engine.Translate(err)
+	}
 	return s, nil
 }
 
@@ -61,6 +85,13 @@ type session struct {
 	reading bool
 
 	settings *settings.Values // PostgreSQL-only and custom settings (settings.go)
+
+	// The privileges the session's DuckDB variables state (authorize.go),
+	// and its temporary objects as last read.
+	varsGen    uint64
+	varsSynced bool
+	tempObjs   map[string]access.Temp
+	tempEpoch  uint64
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
 	plans     *planCache
@@ -114,7 +145,7 @@ func (s *session) SimpleQuery(ctx context.Context, query string, w wire.ResultWr
 			err = s.simplePlan(sctx, query, st, kept, w)
 		} else {
 			var c *cursor
-			c, err = s.start(sctx, st, nil, nil, w)
+			c, err = s.start(sctx, st, nil, nil, w, nil)
 			s.ran(st)
 			if err == nil {
 				_, err = c.send(w, 0)
@@ -161,7 +192,8 @@ func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 			s.plans.put(kept)
 		case kept.gen == s.planGen():
 			return &statement{s: s, query: query, stmt: kept.stmt, prep: kept.prep, text: kept.text, gen: kept.gen,
-				params: declared(kept.prep.ParamOIDs(), paramOIDs), cols: kept.prep.Columns(), key: key, kept: true}, nil
+				params: declared(kept.prep.ParamOIDs(), paramOIDs), cols: kept.prep.Columns(), key: key, kept: true,
+				analysis: kept.analysis}, nil
 		default:
 			kept.close()
 		}
@@ -178,6 +210,9 @@ func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 		return nil, pgerr.New(pgerrcode.SyntaxError, "cannot insert multiple commands into a prepared statement")
 	}
 	p := &statement{s: s, query: query, stmt: stmts[0], key: key}
+	if err := s.authorize(ctx, p.stmt, &p.analysis); err != nil {
+		return nil, s.failed(err, query, p.stmt)
+	}
 	if err := p.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -269,6 +304,11 @@ type statement struct {
 	params []uint32
 	cols   []pgcodec.Column
 
+	// analysis is the query's parse, checked against the role's
+	// privileges at Parse (before DuckDB prepares it: binding a file
+	// function reads the file) and again at every Execute.
+	analysis *sqlplan.Analysis
+
 	key     planKey // the statement's plan's key in the session's kept plans
 	kept    bool    // prep is a query the session may keep (plancache.go)
 	suspect bool    // a run of the kept query failed: prepare again, never keep
@@ -301,7 +341,7 @@ func (p *statement) release() {
 	}
 	p.prep = nil
 	if p.kept && !p.suspect {
-		p.s.plans.put(&plan{key: p.key, stmt: p.stmt, text: p.text, prep: prep, gen: p.gen})
+		p.s.plans.put(&plan{key: p.key, stmt: p.stmt, text: p.text, prep: prep, gen: p.gen, analysis: p.analysis})
 		return
 	}
 	prep.Close()
@@ -397,7 +437,7 @@ func (pt *portal) start(ctx context.Context, w wire.ResultWriter) (*cursor, erro
 		if err := st.refresh(ctx); err != nil {
 			return nil, err
 		}
-		c, err := s.start(pt.runCtx, st.stmt, st.prep, pt.args, w)
+		c, err := s.start(pt.runCtx, st.stmt, st.prep, pt.args, w, &st.analysis)
 		s.ran(st.stmt)
 		if err != nil {
 			return nil, s.failed(err, st.query, st.stmt)
@@ -411,11 +451,14 @@ func (pt *portal) start(ctx context.Context, w wire.ResultWriter) (*cursor, erro
 	if s.tx == txFailed {
 		return nil, s.failed(errInFailedTransaction(), st.query, st.stmt)
 	}
+	if err := s.authorize(ctx, st.stmt, &st.analysis); err != nil {
+		return nil, s.failed(err, st.query, st.stmt)
+	}
 	s.beginRead()
 	if err := st.refresh(ctx); err != nil {
 		return nil, err
 	}
-	c, err := s.runPlan(pt.runCtx, st.text, st.prep, pt.args, w)
+	c, err := s.runPlan(pt.runCtx, st, pt.args, w)
 	if err != nil {
 		st.suspect = true
 		return nil, s.failed(err, st.query, st.stmt)

@@ -83,7 +83,10 @@ func startGateway(t *testing.T) string {
 	if *verboseLog {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	g, err := gateway.Open(t.Context(), gateway.Options{DataDir: t.TempDir(), Logger: logger})
+	// Files are read from the repository's testdata and the tests'
+	// temporary directories.
+	roots := []string{filepath.Dir(testdataDir(t)), os.TempDir()}
+	g, err := gateway.Open(t.Context(), gateway.Options{DataDir: t.TempDir(), Logger: logger, FileRoots: roots})
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)
 	}

@@ -131,6 +131,15 @@ func tryStart(t testing.TB, o Options) (*Process, error) {
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
+	// Tests read files from the repository and from their temporary
+	// directories: those are the file roots unless a test says otherwise.
+	roots := "SLUICE_FILE_ROOTS=" + o.Dir + "," + os.TempDir()
+	for _, kv := range o.Env {
+		if strings.HasPrefix(kv, "SLUICE_FILE_ROOTS=") {
+			roots = kv
+		}
+	}
+	p.cmd.Env = append(p.cmd.Env, roots)
 	p.cmd.Env = append(p.cmd.Env, o.Env...)
 	if err := p.cmd.Start(); err != nil {
 		return nil, err

@@ -1,0 +1,506 @@
+package sql
+
+import "strings"
+
+// Shape is what a statement passed through to DuckDB does, as far as
+// privileges need to know before DuckDB runs it: its verb, the objects it
+// creates, changes or drops, the query inside it, and the files it names.
+// It is read from the statement's leading tokens; the query parts are
+// analysed with DuckDB's own parser (json_serialize_sql), and what Shape
+// cannot read is judged conservatively (Names).
+type Shape struct {
+	// Verb is the statement's first keyword, upper case (SELECT, INSERT,
+	// CREATE, COPY, ATTACH, SET, PRAGMA, ...; WITH, VALUES, FROM, TABLE,
+	// SHOW, DESCRIBE, SUMMARIZE, PIVOT, UNPIVOT for queries). EXPLAIN is
+	// read through: Explain is set and the rest describes the statement
+	// explained.
+	Verb    string
+	Explain bool
+	// Object is the kind of object CREATE, DROP, ALTER and COMMENT ON name
+	// (TABLE, VIEW, SEQUENCE, MACRO, TYPE, INDEX, SCHEMA, SECRET,
+	// DATABASE, ...; FUNCTION is MACRO), upper case.
+	Object      string
+	Temp        bool // CREATE TEMP[ORARY] ...
+	OrReplace   bool
+	IfNotExists bool
+	IfExists    bool
+	Cascade     bool
+	// Names are the objects the statement creates, changes, drops or
+	// writes to (INSERT INTO, UPDATE, DELETE FROM, TRUNCATE, MERGE INTO,
+	// COPY name, CREATE INDEX's table in On).
+	Names []Name
+	// On is the relation CREATE INDEX and COMMENT ON COLUMN are about.
+	On *Name
+	// RenameTo is ALTER ... RENAME TO's new name (unqualified).
+	RenameTo string
+	// Query is the query inside the statement, where one stands at its
+	// end: CREATE TABLE ... AS query, CREATE VIEW ... AS query, INSERT INTO
+	// t [(cols)] query, COPY (query) TO; the statement itself for queries.
+	Query string
+	// Path is the file COPY reads (From) or writes, ATTACH opens, EXPORT or
+	// IMPORT DATABASE uses; the extension INSTALL and LOAD name.
+	Path string
+	From bool
+	// Setting is the name SET, RESET and PRAGMA change or call, lower case;
+	// Variable is set for SET / RESET VARIABLE, Assign for PRAGMA x = y.
+	Setting  string
+	Variable bool
+	Assign   bool
+	// Args are a PRAGMA call's string arguments.
+	Args []string
+	// Where tells whether UPDATE or DELETE reads the table's rows (a WHERE,
+	// FROM or USING clause, RETURNING), which needs SELECT as in PostgreSQL.
+	Where bool
+}
+
+// queryVerbs are the verbs of statements DuckDB parses as queries.
+var queryVerbs = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "FROM": true, "TABLE": true,
+	"SHOW": true, "DESCRIBE": true, "SUMMARIZE": true, "PIVOT": true, "UNPIVOT": true, "(": true}
+
+// IsQuery reports whether the shape is a query (json_serialize_sql reads
+// it).
+func (s *Shape) IsQuery() bool { return queryVerbs[s.Verb] }
+
+// ShapeOf reads a statement's shape; nil when it is empty or cannot be
+// lexed (DuckDB will judge it).
+func ShapeOf(stmt string) *Shape {
+	toks, err := lexAll(stmt)
+	if err != nil || len(toks) < 2 {
+		return nil
+	}
+	p := &parser{src: stmt, toks: toks[:len(toks)-1], end: toks[len(toks)-1]}
+	s := &Shape{}
+	rest := func() string {
+		if p.i >= len(p.toks) {
+			return ""
+		}
+		return stmt[p.toks[p.i].start:p.toks[len(p.toks)-1].end]
+	}
+	if p.acceptWords("explain") {
+		s.Explain = true
+		p.acceptWords("analyze")
+		p.acceptWords("analyse")
+		if isOp(p.peek(), "(") { // EXPLAIN (FORMAT json) ...
+			p.skipParens()
+		}
+	}
+	t := p.peek()
+	switch {
+	case isOp(t, "("):
+		s.Verb = "("
+	case t.kind == tokIdent:
+		s.Verb = upperASCII(t.val)
+	default:
+		return s
+	}
+	if queryVerbs[s.Verb] {
+		s.Query = rest()
+		return s
+	}
+	p.skip(1)
+	switch s.Verb {
+	case "INSERT", "REPLACE":
+		p.acceptWords("or", "replace")
+		p.acceptWords("or", "ignore")
+		if !p.acceptWords("into") {
+			return s
+		}
+		s.name(p)
+		if isOp(p.peek(), "(") && !p.parensHoldQuery() {
+			p.skipParens()
+		}
+		p.acceptWords("by", "name")
+		p.acceptWords("by", "position")
+		if p.atWords("default", "values") {
+			return s
+		}
+		s.Query = p.untilWords(stmt, "on", "returning")
+		s.Where = p.hasWord("returning")
+	case "UPDATE":
+		if p.atWords("extensions") {
+			s.Verb = "UPDATE EXTENSIONS"
+			return s
+		}
+		s.name(p)
+		s.Where = p.hasWord("where") || p.hasWord("from") || p.hasWord("returning")
+	case "DELETE":
+		p.acceptWords("from")
+		s.name(p)
+		s.Where = p.hasWord("where") || p.hasWord("using") || p.hasWord("returning")
+	case "TRUNCATE":
+		p.acceptWords("table")
+		s.name(p)
+	case "MERGE":
+		p.acceptWords("into")
+		s.name(p)
+		s.Where = true
+	case "COPY":
+		if isOp(p.peek(), "(") {
+			start := p.i
+			p.skipParens()
+			if start+1 < p.i-1 {
+				s.Query = stmt[p.toks[start+1].start:p.toks[p.i-2].end]
+			}
+		} else {
+			s.name(p)
+			if isOp(p.peek(), "(") {
+				p.skipParens()
+			}
+		}
+		switch {
+		case p.acceptWords("from"):
+			s.From = true
+		case p.acceptWords("to"):
+		}
+		if t := p.peek(); t.kind == tokString {
+			s.Path = t.val
+		}
+	case "ATTACH":
+		p.acceptWords("database")
+		p.acceptWords("if", "not", "exists")
+		if t := p.peek(); t.kind == tokString {
+			s.Path = t.val
+		} else if t.kind == tokIdent || t.kind == tokQuotedIdent {
+			s.Path = t.val
+		}
+	case "EXPORT", "IMPORT":
+		p.acceptWords("database")
+		if t := p.peek(); t.kind == tokString {
+			s.Path = t.val
+		}
+	case "INSTALL", "LOAD", "FORCE":
+		if s.Verb == "FORCE" {
+			p.acceptWords("install")
+		}
+		if t := p.peek(); t.kind == tokString || t.kind == tokIdent || t.kind == tokQuotedIdent {
+			s.Path = t.val
+		}
+	case "SET", "RESET":
+		p.acceptWords("session")
+		p.acceptWords("local")
+		p.acceptWords("global")
+		if p.acceptWords("variable") {
+			s.Variable = true
+		}
+		if t := p.peek(); t.kind == tokIdent || t.kind == tokQuotedIdent {
+			s.Setting = strings.ToLower(t.val)
+		}
+	case "PRAGMA":
+		if t := p.peek(); t.kind == tokIdent || t.kind == tokQuotedIdent {
+			s.Setting = strings.ToLower(t.val)
+			p.skip(1)
+		}
+		if p.acceptOp("=") {
+			s.Assign = true
+		} else if p.acceptOp("(") {
+			for p.i < len(p.toks) && !isOp(p.peek(), ")") {
+				if t := p.peek(); t.kind == tokString {
+					s.Args = append(s.Args, t.val)
+				}
+				p.skip(1)
+			}
+		}
+	case "CREATE":
+		s.create(p, stmt, rest)
+	case "DROP":
+		s.Object = p.objectWord()
+		s.IfExists = p.acceptWords("if", "exists")
+		for {
+			if !s.name(p) || !p.acceptOp(",") {
+				break
+			}
+		}
+		s.Cascade = p.hasWord("cascade")
+	case "ALTER":
+		s.Object = p.objectWord()
+		s.IfExists = p.acceptWords("if", "exists")
+		s.name(p)
+		for p.i < len(p.toks) {
+			if p.acceptWords("rename", "to") {
+				if t := p.peek(); t.kind == tokIdent || t.kind == tokQuotedIdent {
+					s.RenameTo = t.val
+				}
+				break
+			}
+			p.skip(1)
+		}
+	case "COMMENT":
+		if !p.acceptWords("on") {
+			return s
+		}
+		s.Object = p.objectWord()
+		if s.Object == "COLUMN" {
+			// COMMENT ON COLUMN [schema.]table.column: the table.
+			parts := p.nameParts()
+			if len(parts) >= 2 {
+				n := Name{Name: parts[len(parts)-2]}
+				if len(parts) >= 3 {
+					n.Schema = parts[len(parts)-3]
+				}
+				s.On = &n
+			}
+			return s
+		}
+		s.name(p)
+	case "CALL":
+		s.Query = "SELECT * FROM " + rest()
+	}
+	return s
+}
+
+// create reads CREATE [OR REPLACE] [TEMP] kind [IF NOT EXISTS] name ....
+func (s *Shape) create(p *parser, stmt string, rest func() string) {
+	s.OrReplace = p.acceptWords("or", "replace")
+	if p.acceptWords("temp") || p.acceptWords("temporary") {
+		s.Temp = true
+	}
+	p.acceptWords("persistent")
+	p.acceptWords("unique")
+	s.Object = p.objectWord()
+	s.IfNotExists = p.acceptWords("if", "not", "exists")
+	if s.Object == "INDEX" {
+		if !p.atWords("on") {
+			p.colID()
+		}
+		if p.acceptWords("on") {
+			var n Name
+			if name, err := p.name(); err == nil {
+				n = name
+				s.On = &n
+			}
+		}
+		return
+	}
+	s.name(p)
+	switch s.Object {
+	case "TABLE", "VIEW":
+		if isOp(p.peek(), "(") {
+			p.skipParens()
+		}
+		if p.acceptWords("as") {
+			s.Query = p.untilWords(stmt, "with")
+		}
+	case "TYPE":
+		// CREATE TYPE t AS ENUM (query) reads a query's rows.
+		s.Query = ""
+	}
+}
+
+// name reads a name into Names; false when none is there.
+func (s *Shape) name(p *parser) bool {
+	parts := p.nameParts()
+	switch len(parts) {
+	case 0:
+		return false
+	case 1:
+		s.Names = append(s.Names, Name{Name: parts[0]})
+	default: // [catalog.]schema.name
+		s.Names = append(s.Names, Name{Schema: parts[len(parts)-2], Name: parts[len(parts)-1]})
+	}
+	return true
+}
+
+// nameParts reads a dotted name of identifiers.
+func (p *parser) nameParts() []string {
+	var parts []string
+	for {
+		t := p.peek()
+		if t.kind != tokIdent && t.kind != tokQuotedIdent {
+			return parts
+		}
+		parts = append(parts, t.val)
+		p.skip(1)
+		if !p.acceptOp(".") {
+			return parts
+		}
+	}
+}
+
+// objectWord reads the kind of object after CREATE / DROP / ALTER.
+func (p *parser) objectWord() string {
+	t := p.peek()
+	if t.kind != tokIdent {
+		return ""
+	}
+	p.skip(1)
+	w := upperASCII(t.val)
+	switch w {
+	case "MATERIALIZED":
+		p.acceptWords("view")
+		return "MATERIALIZED VIEW"
+	case "FUNCTION":
+		return "MACRO"
+	case "FOREIGN":
+		p.acceptWords("table")
+		return "FOREIGN TABLE"
+	}
+	return w
+}
+
+// skipParens skips a parenthesized group starting at the current token.
+func (p *parser) skipParens() {
+	depth := 0
+	for p.i < len(p.toks) {
+		t := p.next()
+		switch {
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			depth--
+			if depth == 0 {
+				return
+			}
+		}
+	}
+}
+
+// parensHoldQuery reports whether the parenthesized group at the current
+// token starts with a query keyword (INSERT INTO t (SELECT ...)).
+func (p *parser) parensHoldQuery() bool {
+	n := p.peekAt(1)
+	return isWord(n, "select") || isWord(n, "with") || isWord(n, "values") || isWord(n, "from")
+}
+
+// untilWords returns the text from the current token up to the first
+// top-level occurrence of one of the words (or the end).
+func (p *parser) untilWords(stmt string, words ...string) string {
+	start, depth := p.i, 0
+	for p.i < len(p.toks) {
+		t := p.peek()
+		switch {
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			depth--
+		case depth == 0 && t.kind == tokIdent:
+			for _, w := range words {
+				if t.val == w {
+					if p.i == start {
+						return ""
+					}
+					return stmt[p.toks[start].start:p.toks[p.i-1].end]
+				}
+			}
+		}
+		p.skip(1)
+	}
+	if start >= len(p.toks) {
+		return ""
+	}
+	return stmt[p.toks[start].start:p.toks[len(p.toks)-1].end]
+}
+
+// hasWord reports whether a word appears at the top level from the current
+// token on.
+func (p *parser) hasWord(w string) bool {
+	depth := 0
+	for k := p.i; k < len(p.toks); k++ {
+		t := p.toks[k]
+		switch {
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			depth--
+		case depth == 0 && isWord(t, w):
+			return true
+		}
+	}
+	return false
+}
+
+// NameRef is a name a statement mentions (Names).
+type NameRef struct {
+	Parts []string // a dotted name: [catalog.][schema.]name
+	// Call is set when the name is followed by "(": a function; Arg is its
+	// first argument when that is a string literal, ArgConstant says so.
+	Call        bool
+	Arg         string
+	ArgConstant bool
+	// Literal is set for a string literal where a relation may stand
+	// (after FROM, JOIN, USING, INTO or a comma in a FROM list): DuckDB
+	// reads a file so named.
+	Literal bool
+}
+
+// Names returns every name a statement mentions, with the string literals
+// that stand where DuckDB takes a relation: a conservative superset of
+// what it reads, for statements DuckDB's parser does not serialise
+// (UPDATE, DELETE, MERGE, ...). Keywords are not names.
+func Names(stmt string) []NameRef {
+	toks, err := lexAll(stmt)
+	if err != nil {
+		return nil
+	}
+	var out []NameRef
+	inFrom := false
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch t.kind {
+		case tokString:
+			prev := token{}
+			if i > 0 {
+				prev = toks[i-1]
+			}
+			if isWord(prev, "from") || isWord(prev, "join") || isWord(prev, "using") || isWord(prev, "into") ||
+				inFrom && isOp(prev, ",") {
+				out = append(out, NameRef{Parts: []string{t.val}, Literal: true})
+			}
+		case tokIdent, tokQuotedIdent:
+			call := i+1 < len(toks) && isOp(toks[i+1], "(")
+			if t.kind == tokIdent && i == 0 {
+				continue // the verb
+			}
+			if t.kind == tokIdent {
+				switch t.val {
+				case "from", "join", "using":
+					inFrom = true
+				case "where", "group", "order", "having", "limit", "set", "returning", "on", "when", "select", "values":
+					inFrom = false
+				}
+				// A reserved word is never a name; a type or function
+				// name keyword names only a function.
+				switch k := keywordOf(t.val); {
+				case k == reservedKeyword, k == typeFuncNameKeyword && !call:
+					continue
+				}
+			}
+			ref := NameRef{Parts: []string{t.val}}
+			for i+2 < len(toks) && isOp(toks[i+1], ".") && (toks[i+2].kind == tokIdent || toks[i+2].kind == tokQuotedIdent) {
+				ref.Parts = append(ref.Parts, toks[i+2].val)
+				i += 2
+			}
+			if i+1 < len(toks) && isOp(toks[i+1], "(") {
+				ref.Call = true
+				if i+2 < len(toks) && toks[i+2].kind == tokString && i+3 < len(toks) && (isOp(toks[i+3], ")") || isOp(toks[i+3], ",")) {
+					ref.Arg, ref.ArgConstant = toks[i+2].val, true
+				}
+			}
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// MayNameFiles reports whether a statement may name a file or one of the
+// functions in funcs: it holds a string literal, a quoted identifier (a
+// relation named by a path), or a word in funcs. It is the cheap test that
+// spares a statement of a role that holds every privilege its analysis.
+func MayNameFiles(stmt string, funcs map[string]bool) bool {
+	l := lexer{src: stmt}
+	for {
+		t, err := l.next()
+		if err != nil {
+			return true
+		}
+		switch t.kind {
+		case tokEOF:
+			return false
+		case tokString, tokQuotedIdent:
+			return true
+		case tokIdent:
+			if funcs[t.val] {
+				return true
+			}
+		}
+	}
+}
