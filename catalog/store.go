@@ -56,6 +56,10 @@ type Source struct {
 	// (connectors.EncodeSchema); "" for FILES, which DuckDB describes.
 	Schema    string
 	CreatedAt time.Time
+	// Credentials are how its credential options are given (secrets.go);
+	// Options shows them only as references or ********. CreateSource
+	// records them; Store.Credentials reads them.
+	Credentials []Credential
 }
 
 // View is a materialized view definition and its current state.
@@ -205,6 +209,9 @@ func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) er
 			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location, src.Schema); err != nil {
 			return err
 		}
+		if err := insertCredentials(ctx, tx, src); err != nil { // secrets.go
+			return err
+		}
 		_, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(src.Ref)+" AS "+viewSQL)
 		return err
 	})
@@ -338,6 +345,9 @@ func (s *Store) Drop(ctx context.Context, objs []Dependency) (retired []string, 
 			ref := o.Object
 			switch o.ObjectKind {
 			case KindSource:
+				if err := deleteCredentials(ctx, tx, ref); err != nil { // secrets.go
+					return err
+				}
 				if _, err := tx.ExecContext(ctx, `DELETE FROM sluice.sources WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name); err != nil {
 					return err
 				}
