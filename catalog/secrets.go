@@ -204,15 +204,16 @@ func (s *Store) DropSecret(ctx context.Context, ref Ref) error {
 			return err
 		}
 		if len(users) > 0 {
-			return errSecretInUse(ref, users)
+			return SecretInUse(ref, users)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sluice.secrets WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name)
 		return err
 	})
 }
 
-// errSecretInUse is PostgreSQL's 2BP01 for a secret sources use.
-func errSecretInUse(ref Ref, users []Ref) error {
+// SecretInUse is PostgreSQL's 2BP01 for a secret that sources (users)
+// use.
+func SecretInUse(ref Ref, users []Ref) error {
 	details := make([]string, len(users))
 	for i, u := range users {
 		details[i] = fmt.Sprintf("source %s depends on secret %s", u.Name, ref.Name)

@@ -56,6 +56,14 @@ type Options struct {
 	// ObjectStorage holds s3:// sources and output locations
 	// (connectors/s3.Store, opened in cmd/gateway); nil = none.
 	ObjectStorage materialize.Storage
+
+	// SecretsKey encrypts secrets (CREATE SECRET) and the credentials
+	// stored with sources: catalog.KeySize bytes; nil = none, and CREATE
+	// SECRET is refused (0A000).
+	SecretsKey []byte
+	// ProtectedFiles are files no source's _file option may read (the
+	// secrets key file, the TLS key, the configuration file).
+	ProtectedFiles []string
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -158,6 +166,9 @@ func (g *Gateway) init(ctx context.Context) error {
 	}
 	g.cat = cat
 	g.sources = materialize.NewSources(g.opts.Connectors, cat, g.log)
+	if err := g.useSecrets(); err != nil {
+		return err
+	}
 	if err := materialize.RegisterScan(ctx, g.db, g.sources, g.opts.SourceParallelism); err != nil {
 		return err
 	}
@@ -180,8 +191,22 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.objects = ddl.New(ddl.Options{
 		Catalog: cat, Materializer: g.mat, Scheduler: g.sched, Sources: g.sources,
 		Storage: g.opts.ObjectStorage, BaseDir: g.baseDir, Logger: g.log,
+		ServerSecrets: nil, // every session may use the _env and _file forms, for now
 	})
 	g.roles = access.NewRoles(cat, g.configUser)
+	return nil
+}
+
+// useSecrets gives the sources the secrets key, if one is configured.
+func (g *Gateway) useSecrets() error {
+	var k *catalog.Keyring
+	if g.opts.SecretsKey != nil {
+		var err error
+		if k, err = catalog.NewKeyring(g.opts.SecretsKey); err != nil {
+			return fmt.Errorf("secrets key: %w", err)
+		}
+	}
+	g.sources.UseSecrets(k, g.opts.ProtectedFiles)
 	return nil
 }
 
