@@ -147,4 +147,5 @@ var ddl = []string{
 		checked_at   TIMESTAMPTZ NOT NULL
 	)`,
 	roleIDsDDL, rolesDDL, // roles.go: CREATE ROLE
+	secretsDDL, credentialsDDL, // secrets.go: CREATE SECRET, sources' credentials
 }

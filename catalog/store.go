@@ -60,6 +60,10 @@ type Source struct {
 	// recorded (the built-in superuser's).
 	Owner string
 	ACL   []string
+	// Credentials are how its credential options are given (secrets.go);
+	// Options shows them only as references or ********. CreateSource
+	// records them; Store.Credentials reads them.
+	Credentials []Credential
 }
 
 // View is a materialized view definition and its current state.
@@ -234,6 +238,9 @@ func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) er
 			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location, src.Schema); err != nil {
 			return err
 		}
+		if err := insertCredentials(ctx, tx, src); err != nil { // secrets.go
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(src.Ref)+" AS "+viewSQL); err != nil {
 			return err
 		}
@@ -371,6 +378,9 @@ func (s *Store) Drop(ctx context.Context, objs []Dependency) (retired []string, 
 			ref := o.Object
 			switch o.ObjectKind {
 			case KindSource:
+				if err := deleteCredentials(ctx, tx, ref); err != nil { // secrets.go
+					return err
+				}
 				if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.sources WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name); err != nil {
 					return err
 				}

@@ -55,6 +55,11 @@ var systemViews = []string{
 	`CREATE OR REPLACE VIEW sluice.schedules AS
 		SELECT * FROM sluice_catalog.schedules WHERE sluice_catalog.visible(schema, object)`,
 	`CREATE OR REPLACE VIEW sluice.meta AS SELECT * FROM sluice_catalog.meta`,
+	// A secret is listed to its owner (and those who see every row); its
+	// value never is: the ciphertext stays in sluice_catalog.
+	`CREATE OR REPLACE VIEW sluice.secrets AS
+		SELECT schema, name, owner, created_at, updated_at FROM sluice_catalog.secrets
+		WHERE coalesce(getvariable('sluice_all'), false) OR owner = getvariable('sluice_user')`,
 	// Every role sees every role (as pg_roles does); only superusers see
 	// the SCRAM verifiers (as only they may read pg_authid).
 	`CREATE OR REPLACE VIEW sluice.roles AS

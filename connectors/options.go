@@ -34,6 +34,15 @@ type OptionSpec struct {
 	Doc     string
 	// Unsupported, when set, makes the option a 0A000 error with this reason.
 	Unsupported string
+	// Secret marks a credential (a password, a token): besides x = 'value'
+	// it may be given as x = SECRET name, x_env = 'VARIABLE' or x_file =
+	// '/path', it is stored apart from the source's displayed options, and
+	// shown only as that reference or ******** (credentials.go).
+	Secret bool
+	// Redact, for a Secret option whose value is more than the secret (a
+	// connection string holding a password), is the value as it may be
+	// shown, the secret parts masked; nil shows ********.
+	Redact func(string) string
 }
 
 // Specs is a connector's option declarations.
@@ -121,6 +130,9 @@ func (specs Specs) Markdown() string {
 		typ := [...]string{String: "text", Bool: "boolean", Int: "integer", Enum: "one of"}[s.Type]
 		if s.Type == Enum {
 			typ = strings.Join(s.Values, " \\| ")
+		}
+		if s.Secret {
+			typ = "credential"
 		}
 		doc := s.Doc
 		if s.Unsupported != "" {

@@ -27,6 +27,12 @@ type Options struct {
 	// BaseDir resolves relative FILES paths.
 	BaseDir string
 	Logger  *slog.Logger
+	// ServerSecrets decides whether a session may give a source a
+	// credential read from the gateway's own environment or files (an
+	// option's _env or _file form: it could send the gateway's secrets to a
+	// server of its choosing). user is the session's (SessionUser); nil
+	// allows every session. Asked at CREATE SOURCE, once per such option.
+	ServerSecrets func(ctx context.Context, user string) error
 }
 
 // Executor runs object statements.
@@ -39,6 +45,8 @@ type Executor struct {
 	storage bool
 	baseDir string
 	log     *slog.Logger
+
+	serverSecrets func(ctx context.Context, user string) error // secrets.go
 }
 
 // New returns an Executor.
@@ -48,7 +56,7 @@ func New(opts Options) *Executor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	x := &Executor{cat: opts.Catalog, mat: opts.Materializer, sched: opts.Scheduler, sources: opts.Sources,
-		baseDir: opts.BaseDir, log: log}
+		baseDir: opts.BaseDir, log: log, serverSecrets: opts.ServerSecrets}
 	if opts.Storage != nil {
 		x.remote, x.storage = opts.Storage.Files(), true
 	}
@@ -67,7 +75,12 @@ func done(tag string, notices ...*pgerr.Error) Result { return Result{Tag: tag, 
 // Exec runs one object statement. progress receives the progress of the
 // refreshes it runs (sent to the client as notices).
 func (x *Executor) Exec(ctx context.Context, st sql.Statement, progress func(string)) (Result, error) {
+	if err := refuseSecretRefs(st); err != nil { // secrets.go
+		return Result{}, err
+	}
 	switch st := st.(type) {
+	case *sql.CreateSecret, *sql.AlterSecret, *sql.DropSecret:
+		return x.execSecret(ctx, st) // secrets.go
 	case *sql.CreateSource:
 		return x.createSource(ctx, st)
 	case *sql.CreateMaterializedView:

@@ -50,8 +50,11 @@ func (x *Executor) createSource(ctx context.Context, st *sql.CreateSource) (Resu
 // function.
 func (x *Executor) createConnectorSource(ctx context.Context, st *sql.CreateSource, ref catalog.Ref) (Result, error) {
 	const tag = "CREATE SOURCE"
-	options := optionMap(st.Options)
-	src, schema, err := x.sources.Create(ctx, st.Connector, st.Location, options)
+	options, err := x.sourceOptions(ctx, st) // secrets.go: credentials resolved, and how they are shown
+	if err != nil {
+		return Result{}, err
+	}
+	src, schema, err := x.sources.Create(ctx, st.Connector, st.Location, options.open)
 	if err != nil {
 		return Result{}, err
 	}
@@ -62,7 +65,8 @@ func (x *Executor) createConnectorSource(ctx context.Context, st *sql.CreateSour
 	}
 	// The view binds at creation: the source must be open under its id.
 	x.sources.Put(id, src)
-	rec := catalog.Source{ID: id, Ref: ref, Connector: strings.ToLower(st.Connector), Location: st.Location, Options: options, Schema: schema}
+	rec := catalog.Source{ID: id, Ref: ref, Connector: strings.ToLower(st.Connector), Location: st.Location, Options: options.display, Schema: schema,
+		Credentials: options.stored(x.sources.Keyring(), id)}
 	if err := x.cat.CreateSource(ctx, rec, materialize.ViewSQL(id, src)); err != nil {
 		x.sources.Forget(id)
 		return Result{}, err

@@ -31,8 +31,41 @@ type Sources struct {
 	log   *slog.Logger
 	alloc memory.Allocator
 
+	// The secrets key and the files no credential may be read from
+	// (UseSecrets).
+	keyring   *catalog.Keyring
+	protected []string
+
 	mu   sync.Mutex
 	open map[int64]connectors.Source
+}
+
+// UseSecrets sets the key that opens secrets and stored credentials (nil:
+// none is configured) and the files a credential's _file form may never
+// name (the gateway's own keys). Call it before the sources are used.
+func (s *Sources) UseSecrets(k *catalog.Keyring, protectedFiles []string) {
+	s.keyring, s.protected = k, protectedFiles
+}
+
+// Keyring is the secrets key, nil when none is configured.
+func (s *Sources) Keyring() *catalog.Keyring { return s.keyring }
+
+// Credential resolves a credential of source id to its plain value: a
+// secret's decrypted value, the gateway's environment variable, a file's
+// contents, or the stored value. The caller keeps it in memory only.
+func (s *Sources) Credential(ctx context.Context, id int64, c catalog.Credential) (string, error) {
+	switch c.Form {
+	case catalog.CredentialSecret:
+		v, err := s.cat.SecretValue(ctx, s.keyring, c.Secret)
+		return string(v), err
+	case catalog.CredentialEnv:
+		return connectors.EnvCredential(c.Option+"_env", c.Ref)
+	case catalog.CredentialFile:
+		return connectors.FileCredential(c.Option+"_file", c.Ref, s.protected)
+	case catalog.CredentialPlain:
+		return c.Plain(s.keyring, id)
+	}
+	return "", fmt.Errorf("source %d: option %q has an unknown credential form %q", id, c.Option, c.Form)
 }
 
 // NewSources returns an empty set over reg (nil: no connectors).
@@ -80,7 +113,8 @@ func (s *Sources) Put(id int64, src connectors.Source) {
 	s.open[id] = src
 }
 
-// Get returns source id, opening it from the catalog if needed.
+// Get returns source id, opening it from the catalog if needed, with its
+// credentials resolved at this open.
 func (s *Sources) Get(ctx context.Context, id int64) (connectors.Source, error) {
 	s.mu.Lock()
 	src, ok := s.open[id]
@@ -96,7 +130,21 @@ func (s *Sources) Get(ctx context.Context, id int64) (connectors.Source, error) 
 	if !ok {
 		return nil, pgerr.New(pgerrcode.FeatureNotSupported, "source %s uses connector %s, which this gateway does not have", rec.Ref.Name, rec.Connector)
 	}
-	cfg := s.config(rec.Location, rec.Options)
+	// rec.Options shows credentials as references: resolve them again, now.
+	creds, err := s.cat.Credentials(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	options := make(map[string]string, len(rec.Options))
+	for k, v := range rec.Options {
+		options[k] = v
+	}
+	for _, c := range creds {
+		if options[c.Option], err = s.Credential(ctx, id, c); err != nil {
+			return nil, fmt.Errorf("opening source %s: %w", rec.Ref.Name, err)
+		}
+	}
+	cfg := s.config(rec.Location, options)
 	if rec.Schema != "" {
 		if cfg.Schema, err = connectors.DecodeSchema(rec.Schema); err != nil {
 			return nil, err

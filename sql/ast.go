@@ -50,12 +50,16 @@ const (
 	ValueNumber                  // 42, 3.5, -1
 	ValueBool                    // true, false, on, off
 	ValueIdent                   // bare word: csv, earliest
+	ValueSecret                  // SECRET name: a reference to a secret (secrets.go)
 )
 
 // Value is a literal in an option list.
 type Value struct {
 	Kind ValueKind
 	Text string // the value: unquoted string contents, number text, "true"/"false", or folded identifier
+	// Secret is the secret a ValueSecret names (Text is then its
+	// Name.String()).
+	Secret Name
 }
 
 // Option is one `key = value` of a WITH (...) or SET (...) list. Keys fold to

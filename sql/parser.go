@@ -104,6 +104,8 @@ func (p *parser) statement() (Statement, error) {
 		return p.createMaterializedView()
 	case p.atWords("create", "pipeline"):
 		return p.createPipeline()
+	case p.atSecretStatement():
+		return p.secretStatement() // secrets.go
 	case p.atWords("create", "or", "replace"):
 		return p.createOrReplace()
 	case p.atWords("alter", "source"):
@@ -539,7 +541,7 @@ func (p *parser) optionList() ([]Option, error) {
 		}
 		opt := Option{Key: key, Value: Value{Kind: ValueBool, Text: "true"}, Pos: charPos(p.src, t.start)}
 		if p.acceptOp("=") {
-			if opt.Value, err = p.value(); err != nil {
+			if opt.Value, err = p.optionValue(); err != nil { // secrets.go
 				return err
 			}
 		}

@@ -321,11 +321,15 @@ func (p *parser) roleList() (string, error) {
 }
 
 // RedactedText is st's text for a log: the password literals of CREATE
-// ROLE and ALTER ROLE are replaced by '********'; other statements are
-// returned as they are.
+// ROLE and ALTER ROLE and the values of CREATE SECRET and ALTER SECRET are
+// replaced by '********'; other statements are returned as they are.
 func RedactedText(st Statement) string {
 	var opts []RoleOption
 	switch st := st.(type) {
+	case *CreateSecret:
+		return redactedSecretText(st, st.litStart, st.litEnd) // secrets.go
+	case *AlterSecret:
+		return redactedSecretText(st, st.litStart, st.litEnd)
 	case *CreateRole:
 		opts = st.Options
 	case *AlterRole:

@@ -54,6 +54,8 @@ type Config struct {
 	// FileRoots are the directories user SQL may read and write files in;
 	// empty means the working directory.
 	FileRoots []string `mapstructure:"file_roots"`
+	// Secrets says where the secrets key comes from (secrets.go).
+	Secrets SecretsConfig `mapstructure:"secrets"`
 }
 
 // User is one entry of the users list (YAML only). Password is the stored
@@ -123,6 +125,8 @@ var configKeys = []configKey{
 	{"object_storage.part_size", "bytes per download range and upload part (0: 16 MiB)", false},
 	{"object_storage.timeout", "bound of each request and of any transfer stall (0: 10s)", false},
 	{"object_storage.retries", "retries of a failed request (0: 3)", false},
+	{"secrets.key_file", "file holding the secrets key, the base64 of 32 random bytes, that encrypts CREATE SECRET values and stored credentials (empty: no key)", false},
+	{"secrets.key_env", "environment variable holding the secrets key (base64 of 32 bytes); removed from the gateway's environment once read", false},
 }
 
 func flagName(key string) string { return strings.NewReplacer("_", "-", ".", "-").Replace(key) }
@@ -174,6 +178,8 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Int64(flagName("object_storage.part_size"), o.PartSize, usage("object_storage.part_size"))
 	fs.Duration(flagName("object_storage.timeout"), o.Timeout, usage("object_storage.timeout"))
 	fs.Int(flagName("object_storage.retries"), o.Retries, usage("object_storage.retries"))
+	fs.String(flagName("secrets.key_file"), d.Secrets.KeyFile, usage("secrets.key_file"))
+	fs.String(flagName("secrets.key_env"), d.Secrets.KeyEnv, usage("secrets.key_env"))
 	return fs
 }
 
@@ -214,6 +220,8 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("object_storage.endpoint", "")
 	v.SetDefault("object_storage.secret_key", "")
 	v.SetDefault("object_storage.timeout", "0s")
+	v.SetDefault("secrets.key_file", "")
+	v.SetDefault("secrets.key_env", "")
 
 	for _, k := range configKeys {
 		if k.fileOnly {
@@ -366,6 +374,9 @@ func (c Config) Validate() error {
 			key := objectStorageKey(err)
 			return &ConfigError{Key: key, Err: errors.New(strings.TrimPrefix(err.Error(), `config key "`+key+`": `))}
 		}
+	}
+	if _, err := c.SecretsKey(); err != nil { // secrets.go
+		return err
 	}
 	return c.validateSecurity()
 }

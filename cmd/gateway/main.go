@@ -136,6 +136,15 @@ func serve(args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	secretsKey, err := cfg.SecretsKey()
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway: bad configuration: %v\n", err)
+		return exitUsage
+	}
+	if cfg.Secrets.KeyEnv != "" {
+		os.Unsetenv(cfg.Secrets.KeyEnv) // read once: no source's _env option can reach it
+	}
+
 	ctx := context.Background()
 	storage, err := objectStorage(cfg, logger)
 	if err != nil {
@@ -165,6 +174,9 @@ func serve(args []string, stderr io.Writer) int {
 		Connectors:        newRegistry(),
 		SourceParallelism: cfg.SourceParallelism,
 		ObjectStorage:     storage,
+
+		SecretsKey:     secretsKey,
+		ProtectedFiles: cfg.protectedFiles(configFileName(fs)),
 	})
 	if err != nil {
 		l.Close()
@@ -176,7 +188,8 @@ func serve(args []string, stderr io.Writer) int {
 		pa.UseRoles(g)
 	}
 	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString(),
-		"tls", tlsConfig != nil, "require_tls", cfg.RequireTLS, "auth", cfg.Auth, "users", len(cfg.Users), "max_connections", cfg.MaxConnections)
+		"tls", tlsConfig != nil, "require_tls", cfg.RequireTLS, "auth", cfg.Auth, "users", len(cfg.Users), "max_connections", cfg.MaxConnections,
+		"secrets_key", secretsKey != nil)
 
 	var rg runGroup
 	var shutdownErr error

@@ -51,8 +51,10 @@ const (
 var Options = connectors.Specs{
 	{Name: "format", Type: connectors.Enum, Values: []string{"json", "csv", "parquet"},
 		Doc: "content format; default from the URL path's extension (.json, .ndjson, .jsonl, .csv, .tsv, .parquet)"},
-	{Name: "headers", Type: connectors.String,
-		Doc: `request headers as a JSON object of names to values, e.g. '{"Authorization": "Bearer ..."}'; values are never logged nor shown in errors`},
+	{Name: "headers", Type: connectors.String, Secret: true, Redact: DisplayHeaders,
+		Doc: `request headers as a JSON object of names to values, e.g. '{"X-Api-Key": "..."}'; values are never logged nor shown in errors, and shown in the source's options as ********. May be given as a whole as headers = SECRET name, headers_env or headers_file`},
+	{Name: "bearer_token", Type: connectors.String, Secret: true,
+		Doc: "sent as Authorization: Bearer <token> with every request (not with an Authorization header in headers); never logged nor shown. Give it as bearer_token = SECRET name, bearer_token_env or bearer_token_file rather than in clear"},
 	{Name: "header", Type: connectors.Bool, Default: "true",
 		Doc: "csv: the first line holds the column names"},
 	{Name: "delimiter", Type: connectors.String,
@@ -237,6 +239,15 @@ func parseConfig(cfg connectors.Config) (settings, error) {
 		}
 		st.caFile = v
 	}
+	if tok, ok := opts["bearer_token"]; ok {
+		switch {
+		case st.headers.Get("Authorization") != "":
+			return st, pgerr.InvalidParameter(`option "bearer_token" and an Authorization header in option "headers": give one`)
+		case tok == "" || !validValue(tok):
+			return st, pgerr.InvalidParameter(`invalid value for option "bearer_token": it is empty or holds control characters`)
+		}
+		st.headers.Set("Authorization", "Bearer "+tok)
+	}
 	return st, nil
 }
 
@@ -259,6 +270,31 @@ func loadRoots(file string) (*x509.CertPool, error) {
 		return nil, pgerr.InvalidParameter(`invalid value for option "ca_file": %s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`, file)
 	}
 	return pool, nil
+}
+
+// DisplayHeaders is the headers option as a source's options show it: the
+// header names, every value ********; text that is not a JSON object of
+// strings is shown as ******** whole.
+func DisplayHeaders(v string) string {
+	dec := json.NewDecoder(strings.NewReader(v))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return connectors.Masked
+	}
+	var parts []string
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		var val string
+		if err != nil || !ok || dec.Decode(&val) != nil {
+			return connectors.Masked
+		}
+		key, _ := json.Marshal(name)
+		parts = append(parts, string(key)+": "+`"`+connectors.Masked+`"`)
+	}
+	if _, err := dec.Token(); err != nil {
+		return connectors.Masked
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 // parseTimeout reads seconds ("30") or a Go duration ("1m30s").

@@ -43,7 +43,10 @@ import (
 
 // Options declares the POSTGRES options (documented in docs/connectors.md).
 var Options = connectors.Specs{
-	{Name: "dsn", Type: connectors.String, Doc: "required: the server to read, as a libpq URL (postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/etc/sluice/pg-ca.crt) or key=value string; sslmode, sslrootcert, sslcert and sslkey work as in libpq (default sslmode prefer, which may fall back to no TLS; see TLS to sources). It may hold a password, which is never logged or shown"},
+	{Name: "dsn", Type: connectors.String, Secret: true, Redact: DisplayDSN,
+		Doc: "required: the server to read, as a libpq URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=/etc/sluice/pg-ca.crt) or key=value string; sslmode, sslrootcert, sslcert and sslkey work as in libpq (default sslmode prefer, which may fall back to no TLS; see TLS to sources). A password in it is never logged and shown only as ********, but prefer option password"},
+	{Name: "password", Type: connectors.String, Secret: true,
+		Doc: "the password, set on the connection's configuration (the dsn then holds none); never logged nor shown. Give it as password = SECRET name, password_env or password_file rather than in clear"},
 	{Name: "table", Type: connectors.String, Doc: "the table or view to read, optionally schema-qualified (sales.orders); unquoted names fold to lower case, \"Quoted\" ones keep theirs. Exactly one of table and query"},
 	{Name: "query", Type: connectors.String, Doc: "a SELECT whose result is the source (a parallel read needs table). Exactly one of table and query"},
 	{Name: "cursor_column", Type: connectors.String, Doc: "a column whose values grow as rows are added (integer, numeric, date, timestamp, timestamptz or text): incremental reads return the rows above the last value read. Without it only full reads are possible"},
@@ -164,6 +167,13 @@ func (Connector) Open(ctx context.Context, cfg connectors.Config) (connectors.So
 	s.secrets = append(s.secrets, pc.Password)
 	if err := checkVerification(&pc.Config); err != nil {
 		return nil, err
+	}
+	if pw, ok := opts["password"]; ok {
+		if len(secretsOf(dsn)) > 1 {
+			return nil, pgerr.InvalidParameter("option \"password\" and a password in option \"dsn\": give the password once, in option \"password\"")
+		}
+		pc.Password = pw // on the configuration: the dsn's text is never spliced
+		s.secrets = append(s.secrets, pw)
 	}
 	timeout := cfg.TimeoutOrDefault()
 	setSession(pc.RuntimeParams)
@@ -585,10 +595,110 @@ func encryptedKey(file string) bool {
 	return block != nil && (x509.IsEncryptedPEMBlock(block) || block.Type == "ENCRYPTED PRIVATE KEY")
 }
 
-// RedactDSN is dsn with every password in it replaced by xxxxx, for
-// showing a source's options (the catalog keeps the dsn as given).
+// RedactDSN is dsn with every password in it replaced by xxxxx, as error
+// messages show it.
 func RedactDSN(dsn string) string {
 	return secretsOf(dsn)[1:].clean(dsn)
+}
+
+// DisplayDSN is dsn as a source's options show it (sluice.sources, SHOW
+// SOURCES): the passwords in it (the URL's user info, any parameter whose
+// name holds "password") replaced by ********, the rest as written. A
+// string it cannot read is shown as ******** whole: the display never
+// guesses where a password ends.
+func DisplayDSN(dsn string) string {
+	if rest, ok := strings.CutPrefix(dsn, "postgres://"); ok {
+		return "postgres://" + displayURL(rest)
+	}
+	if rest, ok := strings.CutPrefix(dsn, "postgresql://"); ok {
+		return "postgresql://" + displayURL(rest)
+	}
+	out, ok := displayKeywords(dsn)
+	if !ok {
+		return connectors.Masked
+	}
+	return out
+}
+
+// displayURL masks the password of a URL's user info (everything between
+// the first ':' and the last '@', as the most lenient reader would take
+// it: an '@' in the query masks more, never less) and the values of its
+// password parameters.
+func displayURL(rest string) string {
+	user := ""
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		user, rest = rest[:at+1], rest[at+1:]
+		if name, _, ok := strings.Cut(user, ":"); ok {
+			user = name + ":" + connectors.Masked + "@"
+		}
+	}
+	head, query, hasQuery := strings.Cut(rest, "?")
+	head = user + head
+	if !hasQuery {
+		return head
+	}
+	params := strings.Split(query, "&")
+	for i, kv := range params {
+		if k, _, ok := strings.Cut(kv, "="); ok && strings.Contains(strings.ToLower(k), "password") {
+			params[i] = k + "=" + connectors.Masked
+		}
+	}
+	return head + "?" + strings.Join(params, "&")
+}
+
+// displayKeywords masks the password values of a key=value connection
+// string (libpq's: values bare or in single quotes with backslash
+// escapes); ok is false when the string is not of that form.
+func displayKeywords(dsn string) (string, bool) {
+	var parts []string
+	i := 0
+	skip := func() {
+		for i < len(dsn) && (dsn[i] == ' ' || dsn[i] == '\t' || dsn[i] == '\n' || dsn[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		skip()
+		if i >= len(dsn) {
+			return strings.Join(parts, " "), true
+		}
+		start := i
+		for i < len(dsn) && dsn[i] != '=' && dsn[i] != ' ' && dsn[i] != '\t' {
+			i++
+		}
+		key := dsn[start:i]
+		skip()
+		if key == "" || i >= len(dsn) || dsn[i] != '=' {
+			return "", false
+		}
+		i++
+		skip()
+		vstart := i
+		if i < len(dsn) && dsn[i] == '\'' {
+			for i++; ; i++ {
+				if i >= len(dsn) {
+					return "", false // unterminated: where the value ends is anyone's guess
+				}
+				if dsn[i] == '\\' {
+					i++
+					continue
+				}
+				if dsn[i] == '\'' {
+					i++
+					break
+				}
+			}
+		} else {
+			for i < len(dsn) && dsn[i] != ' ' && dsn[i] != '\t' && dsn[i] != '\n' && dsn[i] != '\r' {
+				i++
+			}
+		}
+		value := dsn[vstart:i]
+		if strings.Contains(strings.ToLower(key), "password") {
+			value = connectors.Masked
+		}
+		parts = append(parts, key+"="+value)
+	}
 }
 
 // redactor holds the secrets no message may show.

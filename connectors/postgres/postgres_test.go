@@ -32,6 +32,7 @@ import (
 var (
 	pgURL     string
 	pgMissing string
+	pgDir     string // the cluster's directory (data/ is PGDATA)
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
@@ -60,7 +61,7 @@ func testMain(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
-	pgURL = srv.URL
+	pgURL, pgDir = srv.URL, srv.Dir
 	return m.Run()
 }
 

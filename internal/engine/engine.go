@@ -165,6 +165,9 @@ func applySandbox(ctx context.Context, c *Conn, sb *Sandbox) error {
 		dirs[i] = "'" + strings.ReplaceAll(strings.TrimSuffix(d, "/")+"/", "'", "''") + "'"
 	}
 	for _, stmt := range []string{
+		// DuckDB's own secret manager is not used (Sluice keeps secrets
+		// itself): none is persisted in a home directory.
+		"SET GLOBAL allow_persistent_secrets = false",
 		"SET GLOBAL allowed_directories = [" + strings.Join(dirs, ", ") + "]::VARCHAR[]",
 		"SET GLOBAL enable_external_access = false",
 		"SET GLOBAL lock_configuration = true",

@@ -38,8 +38,8 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		text, _ := s.rowSQL(st)
 		return s.passthrough(ctx, text, prep, args, w)
 	case *sql.CreateSource, *sql.CreateMaterializedView, *sql.CreatePipeline, *sql.Refresh, *sql.Drop,
-		*sql.AlterSource, *sql.AlterObject:
-		res, err := s.g.objects.Exec(ctx, st, s.progress(w)) // ddl
+		*sql.AlterSource, *sql.AlterObject, *sql.CreateSecret, *sql.AlterSecret, *sql.DropSecret:
+		res, err := s.g.objects.Exec(ddl.WithUser(ctx, s.user), st, s.progress(w)) // ddl
 		if err != nil {
 			return nil, err
 		}

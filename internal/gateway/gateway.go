@@ -63,6 +63,14 @@ type Options struct {
 	// ObjectStorage holds s3:// sources and output locations
 	// (connectors/s3.Store, opened in cmd/gateway); nil = none.
 	ObjectStorage materialize.Storage
+
+	// SecretsKey encrypts secrets (CREATE SECRET) and the credentials
+	// stored with sources: catalog.KeySize bytes; nil = none, and CREATE
+	// SECRET is refused (0A000).
+	SecretsKey []byte
+	// ProtectedFiles are files no source's _file option may read (the
+	// secrets key file, the TLS key, the configuration file).
+	ProtectedFiles []string
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -179,6 +187,9 @@ func (g *Gateway) init(ctx context.Context) error {
 		return err
 	}
 	g.sources = materialize.NewSources(g.opts.Connectors, cat, g.log)
+	if err := g.useSecrets(); err != nil {
+		return err
+	}
 	if err := materialize.RegisterScan(ctx, g.db, g.sources, g.opts.SourceParallelism); err != nil {
 		return err
 	}
@@ -202,6 +213,7 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.objects = ddl.New(ddl.Options{
 		Catalog: cat, Materializer: g.mat, Scheduler: g.sched, Sources: g.sources,
 		Storage: g.opts.ObjectStorage, BaseDir: g.baseDir, Logger: g.log,
+		ServerSecrets: nil, // every session may use the _env and _file forms, for now
 	})
 	g.roles = access.NewRoles(cat, g.configUser)
 	return nil
@@ -244,6 +256,19 @@ func sandbox(opts Options, base string) (*access.Roots, []string, error) {
 	roots := access.NewRoots(cwd, fileRoots, protected)
 	allowed := append(append([]string{}, roots.Allowed...), access.NewRoots(cwd, protected, nil).Allowed...)
 	return roots, allowed, nil
+}
+
+// useSecrets gives the sources the secrets key, if one is configured.
+func (g *Gateway) useSecrets() error {
+	var k *catalog.Keyring
+	if g.opts.SecretsKey != nil {
+		var err error
+		if k, err = catalog.NewKeyring(g.opts.SecretsKey); err != nil {
+			return fmt.Errorf("secrets key: %w", err)
+		}
+	}
+	g.sources.UseSecrets(k, g.opts.ProtectedFiles)
+	return nil
 }
 
 // configUser reports whether name is a user of the configuration file
