@@ -579,3 +579,8 @@ func (c *Checker) Resolve(n sql.Name, sc Scope) (catalog.Ref, catalog.Relation, 
 	}
 	return catalog.Ref{}, catalog.Relation{}, false
 }
+
+// Analyze parses a query with DuckDB's parser (cached by its text).
+func (c *Checker) Analyze(ctx context.Context, query string) (*sqlplan.Analysis, error) {
+	return c.analyze(ctx, query)
+}

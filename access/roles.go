@@ -22,8 +22,8 @@ import (
 
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/internal/scram"
 	"github.com/sluice-db/sluice/sql"
-	"github.com/sluice-db/sluice/wire"
 )
 
 // builtinRole is the role pg_roles lists, the user of the embedded default.
@@ -164,7 +164,7 @@ func verifierFor(o sql.RoleOption) (string, *pgerr.Error, *pgerr.Error) {
 		n.Severity = "NOTICE"
 		return "", n, nil
 	case strings.HasPrefix(o.Value, "SCRAM-SHA-256$"):
-		v, err := wire.ParseSCRAMVerifier(o.Value)
+		v, err := scram.Parse(o.Value)
 		if err != nil {
 			return "", nil, pgerr.InvalidParameter("malformed SCRAM-SHA-256 verifier: %v", err)
 		}
@@ -174,7 +174,7 @@ func verifierFor(o sql.RoleOption) (string, *pgerr.Error, *pgerr.Error) {
 		e.Hint = "Give the password itself, or a SCRAM-SHA-256 verifier."
 		return "", nil, e
 	}
-	v, err := wire.NewSCRAMVerifier(o.Value, wire.DefaultSCRAMIterations)
+	v, err := scram.New(o.Value, scram.DefaultIterations)
 	if err != nil {
 		return "", nil, pgerr.New(pgerrcode.InternalError, "deriving the SCRAM verifier: %v", err)
 	}

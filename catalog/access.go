@@ -132,7 +132,7 @@ func (s *Store) AccessRows(ctx context.Context) (AccessRows, error) {
 		}
 		for rows.Next() {
 			var o ObjectACL
-			var acl []any
+			var acl any
 			if err := rows.Scan(&o.Object.Kind, &o.Object.Schema, &o.Object.Name, &o.Owner, &acl); err != nil {
 				rows.Close()
 				return err
@@ -164,7 +164,7 @@ func (s *Store) AccessRows(ctx context.Context) (AccessRows, error) {
 		}
 		for rows.Next() {
 			var d DefaultACL
-			var acl []any
+			var acl any
 			if err := rows.Scan(&d.Role, &d.Schema, &d.Kind, &acl); err != nil {
 				rows.Close()
 				return err
@@ -185,8 +185,10 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
-func strs(l []any) []string {
-	if l == nil {
+// strs is a scanned VARCHAR[] (nil for NULL).
+func strs(v any) []string {
+	l, ok := v.([]any)
+	if !ok {
 		return nil
 	}
 	out := make([]string, 0, len(l))
@@ -370,7 +372,7 @@ func renameRole(ctx context.Context, tx *sql.Tx, from, to string) error {
 		var changed []row
 		for rows.Next() {
 			var a, b, c string
-			var acl []any
+			var acl any
 			if err := rows.Scan(&a, &b, &c, &acl); err != nil {
 				rows.Close()
 				return err

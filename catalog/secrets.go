@@ -192,7 +192,7 @@ func (s *Store) AlterSecret(ctx context.Context, k *Keyring, ref Ref, value []by
 // DropSecret removes a secret: 42704 when there is none, 2BP01 when a
 // source uses it (SecretUsers; the caller drops those first for CASCADE).
 func (s *Store) DropSecret(ctx context.Context, ref Ref) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
 		if ok, err := secretExists(ctx, tx, ref); err != nil || !ok {
 			if err == nil {
 				err = secretMissing(ref)
@@ -206,8 +206,10 @@ func (s *Store) DropSecret(ctx context.Context, ref Ref) error {
 		if len(users) > 0 {
 			return SecretInUse(ref, users)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sluice_catalog.secrets WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM sluice_catalog.secrets WHERE schema = $1 AND name = $2`, ref.Schema, ref.Name); err != nil {
+			return err
+		}
+		return deleteACL(ctx, tx, Object{Kind: ObjectSecret, Schema: ref.Schema, Name: ref.Name})
 	})
 }
 

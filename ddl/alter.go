@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgerrcode"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/materialize"
@@ -87,6 +88,15 @@ func (x *Executor) alterObject(ctx context.Context, st *sql.AlterObject) (Result
 	ref := resolve(st.Name)
 	kind := dropKind(st.Kind)
 	if err := x.expectKind(ctx, ref, kind); err != nil {
+		return Result{}, err
+	}
+	// Suspending and resuming are part of refreshing; changing the
+	// definition is the owner's.
+	if st.Action == sql.AlterSuspend || st.Action == sql.AlterResume {
+		if err := x.require(ref, kind, access.Refresh); err != nil {
+			return Result{}, err
+		}
+	} else if err := x.requireOwner(ref, kind); err != nil {
 		return Result{}, err
 	}
 	var current map[string]string

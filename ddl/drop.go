@@ -31,6 +31,9 @@ func (x *Executor) drop(ctx context.Context, st *sql.Drop) (Result, error) {
 			}
 			return Result{}, err
 		}
+		if err := x.requireOwner(ref, want); err != nil {
+			return Result{}, err
+		}
 		closure, err := x.dependentClosure(ctx, ref)
 		if err != nil {
 			return Result{}, err

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/connectors/files"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -27,12 +28,14 @@ type Options struct {
 	// BaseDir resolves relative FILES paths.
 	BaseDir string
 	Logger  *slog.Logger
-	// ServerSecrets decides whether a session may give a source a
-	// credential read from the gateway's own environment or files (an
-	// option's _env or _file form: it could send the gateway's secrets to a
-	// server of its choosing). user is the session's (SessionUser); nil
-	// allows every session. Asked at CREATE SOURCE, once per such option.
-	ServerSecrets func(ctx context.Context, user string) error
+}
+
+// Actor is who runs a statement: the session's role, the privilege checks
+// over the current snapshot, and how the session's names resolve.
+type Actor struct {
+	Role  string
+	Check *access.Checker
+	Scope access.Scope
 }
 
 // Executor runs object statements.
@@ -46,7 +49,8 @@ type Executor struct {
 	baseDir string
 	log     *slog.Logger
 
-	serverSecrets func(ctx context.Context, user string) error // secrets.go
+	// actor runs the statement; set on the copy Exec makes per statement.
+	actor Actor
 }
 
 // New returns an Executor.
@@ -56,7 +60,7 @@ func New(opts Options) *Executor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	x := &Executor{cat: opts.Catalog, mat: opts.Materializer, sched: opts.Scheduler, sources: opts.Sources,
-		baseDir: opts.BaseDir, log: log, serverSecrets: opts.ServerSecrets}
+		baseDir: opts.BaseDir, log: log}
 	if opts.Storage != nil {
 		x.remote, x.storage = opts.Storage.Files(), true
 	}
@@ -72,9 +76,11 @@ type Result struct {
 
 func done(tag string, notices ...*pgerr.Error) Result { return Result{Tag: tag, Notices: notices} }
 
-// Exec runs one object statement. progress receives the progress of the
-// refreshes it runs (sent to the client as notices).
-func (x *Executor) Exec(ctx context.Context, st sql.Statement, progress func(string)) (Result, error) {
+// Exec runs one object statement as a: its privileges are checked here
+// (privileges.go). progress receives the progress of the refreshes it runs
+// (sent to the client as notices).
+func (x0 *Executor) Exec(ctx context.Context, st sql.Statement, a Actor, progress func(string)) (Result, error) {
+	x := x0.as(a)
 	if err := refuseSecretRefs(st); err != nil { // secrets.go
 		return Result{}, err
 	}
@@ -100,6 +106,13 @@ func (x *Executor) Exec(ctx context.Context, st sql.Statement, progress func(str
 		return x.alterObject(ctx, st)
 	}
 	return Result{}, pgerr.Unsupported("statement %T is not an object statement", st)
+}
+
+// as returns a copy of the executor acting for a.
+func (x *Executor) as(a Actor) *Executor {
+	c := *x
+	c.actor = a
+	return &c
 }
 
 // GuardDDL refuses plain DDL (passed through to DuckDB) that would break

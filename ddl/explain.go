@@ -16,12 +16,19 @@ import (
 //	view, query, input (one per dependency), partition by, constraint (one
 //	each), option (one each), current version, partition (one per current
 //	partition), estimated rows (NULL when DuckDB gives none), would write.
-func (x *Executor) ExplainSQL(ctx context.Context, st *sql.ExplainRefresh) (string, error) {
+func (x0 *Executor) ExplainSQL(ctx context.Context, st *sql.ExplainRefresh, a Actor) (string, error) {
+	x := x0.as(a)
 	ref := resolve(st.Name)
 	if kind, ok, err := x.cat.Lookup(ctx, ref); err == nil && ok && kind == catalog.KindPipeline {
+		if err := x.requireExplain(ref, kind); err != nil {
+			return "", err
+		}
 		return x.explainPipelineSQL(ctx, ref)
 	}
 	if err := x.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+		return "", err
+	}
+	if err := x.requireExplain(ref, catalog.KindMaterializedView); err != nil {
 		return "", err
 	}
 	v, err := x.cat.GetView(ctx, ref)

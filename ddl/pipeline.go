@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -30,6 +31,9 @@ func (x *Executor) createPipeline(ctx context.Context, st *sql.CreatePipeline, p
 		return Result{}, err
 	}
 	if err := x.checkLocation(opts); err != nil {
+		return Result{}, err
+	}
+	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {
 		return Result{}, err
 	}
 	cols, err := x.mat.Describe(ctx, st.Query)
@@ -62,6 +66,7 @@ func (x *Executor) createPipeline(ctx context.Context, st *sql.CreatePipeline, p
 	if p.PartitionBy == nil {
 		p.PartitionBy = []string{}
 	}
+	p.Owner, p.ACL = x.owned(ref, catalog.KindPipeline)
 	if err := x.cat.CreatePipeline(ctx, p, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
 		return Result{}, err
 	}
@@ -133,6 +138,9 @@ func (x *Executor) refreshPipeline(ctx context.Context, st *sql.Refresh, progres
 	}
 	ref := resolve(st.Name)
 	if err := x.expectKind(ctx, ref, catalog.KindPipeline); err != nil {
+		return Result{}, err
+	}
+	if err := x.require(ref, catalog.KindPipeline, access.Refresh); err != nil {
 		return Result{}, err
 	}
 	if p, err := x.cat.GetPipeline(ctx, ref); err == nil {

@@ -11,25 +11,12 @@ import (
 
 	"github.com/jackc/pgerrcode"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/sql"
 )
-
-type userKey struct{}
-
-// WithUser returns ctx carrying the session's user, for the statements
-// that record an owner (CREATE SECRET) or ask Options.ServerSecrets.
-func WithUser(ctx context.Context, user string) context.Context {
-	return context.WithValue(ctx, userKey{}, user)
-}
-
-// SessionUser is the user WithUser put in ctx, "" if none.
-func SessionUser(ctx context.Context) string {
-	u, _ := ctx.Value(userKey{}).(string)
-	return u
-}
 
 // execSecret runs CREATE, ALTER or DROP SECRET.
 func (x *Executor) execSecret(ctx context.Context, st sql.Statement) (Result, error) {
@@ -57,11 +44,18 @@ func (x *Executor) createSecret(ctx context.Context, st *sql.CreateSecret) (Resu
 	if err := x.checkSchema(ctx, ref); err != nil {
 		return Result{}, err
 	}
-	err := x.cat.CreateSecret(ctx, k, ref, SessionUser(ctx), []byte(st.Value))
+	if err := x.requireCreate(ref.Schema); err != nil {
+		return Result{}, err
+	}
+	err := x.cat.CreateSecret(ctx, k, ref, x.actor.Role, []byte(st.Value))
 	if st.IfNotExists && pgerr.Code(err) == pgerrcode.DuplicateObject {
 		return done(tag, notice(pgerrcode.DuplicateObject, "secret %q already exists, skipping", ref.Name)), nil
 	}
 	if err != nil {
+		return Result{}, err
+	}
+	// Its owner, for GRANT USAGE ON SECRET and the checks of its users.
+	if err := x.cat.SetACL(ctx, catalog.ObjectACL{Object: secretObject(ref), Owner: x.actor.Role}); err != nil {
 		return Result{}, err
 	}
 	return done(tag), nil
@@ -77,6 +71,11 @@ func (x *Executor) alterSecret(ctx context.Context, st *sql.AlterSecret) (Result
 		return Result{}, errNoSecretsKey()
 	}
 	ref := resolve(st.Name)
+	if sec, err := x.cat.GetSecret(ctx, ref); err == nil {
+		if err := x.requireSecret(ref, sec.Owner, 0, ""); err != nil {
+			return Result{}, err
+		}
+	}
 	err := x.cat.AlterSecret(ctx, k, ref, []byte(st.Value))
 	if st.IfExists && pgerr.Code(err) == pgerrcode.UndefinedObject {
 		return done(tag, notice(pgerrcode.UndefinedObject, "secret %q does not exist, skipping", ref.Name)), nil
@@ -104,11 +103,15 @@ func (x *Executor) dropSecret(ctx context.Context, st *sql.DropSecret) (Result, 
 	var users []sql.Name
 	for _, n := range st.Names {
 		ref := resolve(n)
-		if _, err := x.cat.GetSecret(ctx, ref); err != nil {
+		sec, err := x.cat.GetSecret(ctx, ref)
+		if err != nil {
 			if st.IfExists && pgerr.Code(err) == pgerrcode.UndefinedObject {
 				notices = append(notices, notice(pgerrcode.SuccessfulCompletion, "secret %q does not exist, skipping", ref.Name))
 				continue
 			}
+			return Result{}, err
+		}
+		if err := x.requireSecret(ref, sec.Owner, 0, ""); err != nil {
 			return Result{}, err
 		}
 		used, err := x.cat.SecretUsers(ctx, ref)
@@ -212,7 +215,7 @@ type credentialGiven struct {
 // the connector in exactly one of its forms (two are 42601), a secret
 // reference only for a credential (22023), an unknown secret 42704. The
 // _env and _file forms read the gateway's own environment and files, so
-// Options.ServerSecrets is asked first. Other options are left to the
+// allowServerSecrets is asked first. Other options are left to the
 // connector to validate.
 func (x *Executor) sourceOptions(ctx context.Context, st *sql.CreateSource) (sourceOptions, error) {
 	o := sourceOptions{open: map[string]string{}, display: map[string]string{}, plain: map[string]string{}}
@@ -261,7 +264,13 @@ func (x *Executor) sourceOptions(ctx context.Context, st *sql.CreateSource) (sou
 		case connectors.FormSecret:
 			c.Secret = resolve(opt.Value.Secret)
 			shown = secretName(c.Secret)
-			value, err = x.sources.Credential(ctx, 0, c)
+			var sec catalog.Secret
+			if sec, err = x.cat.GetSecret(ctx, c.Secret); err == nil {
+				err = x.requireSecret(c.Secret, sec.Owner, access.Usage, "USAGE")
+			}
+			if err == nil {
+				value, err = x.sources.Credential(ctx, 0, c)
+			}
 		case connectors.FormEnv, connectors.FormFile:
 			c.Ref, shown = opt.Value.Text, opt.Value.Text
 			if err = x.allowServerSecrets(ctx); err == nil {
@@ -280,13 +289,16 @@ func (x *Executor) sourceOptions(ctx context.Context, st *sql.CreateSource) (sou
 	return o, nil
 }
 
-// allowServerSecrets asks Options.ServerSecrets whether the session may
-// have a credential read from the gateway's environment or files.
+// allowServerSecrets refuses an option's _env or _file form to roles that
+// are not superusers: it reads the gateway's own environment or files, and
+// the source would send what it read to a server of the role's choosing.
 func (x *Executor) allowServerSecrets(ctx context.Context) error {
-	if x.serverSecrets == nil {
+	if x.actor.Check == nil || x.actor.Check.Snapshot().Superuser(x.actor.Role) {
 		return nil
 	}
-	return x.serverSecrets(ctx, SessionUser(ctx))
+	e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied to read credentials from the gateway's environment or files")
+	e.Detail = "Only superusers may give an option's _env or _file form; others give the credential as SECRET name or in clear."
+	return e
 }
 
 // secretName is how a secret reference is shown: unqualified in public.

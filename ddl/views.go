@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -29,6 +30,9 @@ func (x *Executor) createView(ctx context.Context, st *sql.CreateMaterializedVie
 	if err := x.checkLocation(opts); err != nil {
 		return Result{}, err
 	}
+	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {
+		return Result{}, err
+	}
 	cols, err := x.mat.Describe(ctx, st.Query)
 	if err != nil {
 		return Result{}, queryError(err, st)
@@ -50,6 +54,7 @@ func (x *Executor) createView(ctx context.Context, st *sql.CreateMaterializedVie
 	}
 	v := catalog.View{ID: id, Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: sched.Text, Status: "empty",
 		Constraints: constraints}
+	v.Owner, v.ACL = x.owned(ref, catalog.KindMaterializedView)
 	if err := x.cat.CreateView(ctx, v, deps, sqlplan.EmptyViewSQL(cols)); err != nil {
 		return Result{}, err
 	}
@@ -119,6 +124,9 @@ func (x *Executor) dependencies(ctx context.Context, ref catalog.Ref, query stri
 func (x *Executor) refresh(ctx context.Context, st *sql.Refresh, progress func(string)) (Result, error) {
 	ref := resolve(st.Name)
 	if err := x.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+		return Result{}, err
+	}
+	if err := x.require(ref, catalog.KindMaterializedView, access.Refresh); err != nil {
 		return Result{}, err
 	}
 	v, err := x.cat.GetView(ctx, ref)

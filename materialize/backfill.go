@@ -31,6 +31,10 @@ func (m *Materializer) Backfill(ctx context.Context, v catalog.View, partition [
 	if err != nil {
 		return nil, err
 	}
+	if err := m.authorize(ctx, conn, v.Ref, v.Query); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	cols, err := describe(ctx, conn, v.Query)
 	if err != nil {
 		conn.Close()

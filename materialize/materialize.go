@@ -45,6 +45,13 @@ type Options struct {
 	// Sources are the open connector sources pipelines and ON CHANGE read;
 	// nil = FILES sources only.
 	Sources *Sources
+	// Authorize, when set, is asked at the start of every refresh and
+	// pipeline run whether the object's owner may still read what its
+	// query reads (a refresh runs as the owner, as in PostgreSQL); it
+	// returns the statements that make the run's connection act as the
+	// owner (the session variables of package access). An error fails the
+	// run (42501: not retried).
+	Authorize func(ctx context.Context, ref catalog.Ref, query string) (setup string, err error)
 	// Storage is the object storage of outputs WITH (location =
 	// 's3://...') and of s3:// FILES sources; nil = none configured (such
 	// outputs and sources then fail). New sets Objects and Remote from it.
@@ -248,6 +255,22 @@ func (m *Materializer) conn(ctx context.Context) (*sql.Conn, error) {
 	return conn, nil
 }
 
+// authorize asks Options.Authorize, and sets the connection up as the
+// object's owner.
+func (m *Materializer) authorize(ctx context.Context, conn *sql.Conn, ref catalog.Ref, query string) error {
+	if m.opts.Authorize == nil {
+		return nil
+	}
+	setup, err := m.opts.Authorize(ctx, ref, query)
+	if err != nil {
+		return err
+	}
+	if setup != "" {
+		_, err = conn.ExecContext(ctx, setup)
+	}
+	return err
+}
+
 // Progress receives human-readable progress of a refresh (sent to psql as
 // NOTICE messages by the session).
 type Progress func(msg string)
@@ -290,6 +313,9 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		return nil, err
 	}
 	defer conn.Close()
+	if err := m.authorize(ctx, conn, v.Ref, v.Query); err != nil {
+		return nil, err
+	}
 
 	cols, err := describe(ctx, conn, v.Query)
 	if err != nil {

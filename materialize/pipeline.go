@@ -184,6 +184,9 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	// The connection holds temporary views shadowing sources: it must not
 	// go back to the pool, where another refresh would read through them.
 	defer discard(conn)
+	if err := m.authorize(ctx, conn, p.Ref, p.Query); err != nil {
+		return err
+	}
 	for _, name := range p.Sources {
 		shadow := sqlplan.EmptyShadowSQL(name, PipelineSourceSchema)
 		if r, ok := in.reads[name]; ok {

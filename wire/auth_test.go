@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/internal/scram"
 )
 
 // devTLS returns a server TLS config with a fresh development certificate
@@ -322,7 +323,7 @@ func TestSCRAMVerifierFormat(t *testing.T) {
 // signature against the example exchange of RFC 7677 section 3.
 func TestSCRAMVector(t *testing.T) {
 	salt, _ := base64.StdEncoding.DecodeString("W22ZaJ0SNY7soEsUEjb6gQ==")
-	v, err := deriveSCRAMVerifier("pencil", salt, 4096)
+	v, err := scram.Derive("pencil", salt, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func TestSCRAMVector(t *testing.T) {
 		"r=" + nonce + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096," +
 		"c=biws,r=" + nonce
 	proof, _ := base64.StdEncoding.DecodeString("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
-	sig, ok := v.verify(authMessage, proof)
+	sig, ok := v.VerifyProof(authMessage, proof)
 	if !ok {
 		t.Fatal("the RFC's proof was refused")
 	}
@@ -339,7 +340,7 @@ func TestSCRAMVector(t *testing.T) {
 		t.Fatalf("server signature %s", got)
 	}
 	proof[0] ^= 1
-	if _, ok := v.verify(authMessage, proof); ok {
+	if _, ok := v.VerifyProof(authMessage, proof); ok {
 		t.Fatal("a wrong proof was accepted")
 	}
 }

@@ -5,8 +5,6 @@ package wire
 // with tls-server-end-point channel binding (RFC 5929).
 
 import (
-	"crypto/hmac"
-	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -14,14 +12,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"hash"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/sluice-db/sluice/internal/scram"
 )
 
 // SASL mechanism names.
@@ -33,113 +30,23 @@ const (
 )
 
 // DefaultSCRAMIterations is PostgreSQL's scram_iterations default.
-const DefaultSCRAMIterations = 4096
+const DefaultSCRAMIterations = scram.DefaultIterations
 
 // scramSaltLen is PostgreSQL's SCRAM_DEFAULT_SALT_LEN.
-const scramSaltLen = 16
+const scramSaltLen = scram.SaltLen
 
 // SCRAMVerifier is what the server stores for a SCRAM-SHA-256 password:
-// enough to check a client's proof, not enough to log in.
-type SCRAMVerifier struct {
-	Iterations int
-	Salt       []byte
-	StoredKey  []byte // H(ClientKey)
-	ServerKey  []byte
-}
+// enough to check a client's proof, not enough to log in (package scram).
+type SCRAMVerifier = scram.Verifier
 
 // NewSCRAMVerifier derives the verifier of password with a random salt.
-// The password is used as given (PostgreSQL applies SASLprep first, which
-// changes only non-ASCII passwords).
 func NewSCRAMVerifier(password string, iterations int) (*SCRAMVerifier, error) {
-	if iterations <= 0 {
-		return nil, fmt.Errorf("SCRAM iterations must be positive, got %d", iterations)
-	}
-	salt := make([]byte, scramSaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return nil, err
-	}
-	return deriveSCRAMVerifier(password, salt, iterations)
+	return scram.New(password, iterations)
 }
 
-// deriveSCRAMVerifier derives the verifier of password with salt.
-func deriveSCRAMVerifier(password string, salt []byte, iterations int) (*SCRAMVerifier, error) {
-	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
-	if err != nil {
-		return nil, err
-	}
-	clientKey := hmacSHA256(salted, "Client Key")
-	storedKey := sha256.Sum256(clientKey)
-	return &SCRAMVerifier{
-		Iterations: iterations,
-		Salt:       salt,
-		StoredKey:  storedKey[:],
-		ServerKey:  hmacSHA256(salted, "Server Key"),
-	}, nil
-}
-
-// ParseSCRAMVerifier parses PostgreSQL's
-// SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, base64 each.
-// Its errors never quote the verifier.
-func ParseSCRAMVerifier(s string) (*SCRAMVerifier, error) {
-	rest, ok := strings.CutPrefix(s, mechSCRAM+"$")
-	if !ok {
-		return nil, errors.New("not a SCRAM-SHA-256 verifier (want SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>)")
-	}
-	params, keys, ok := strings.Cut(rest, "$")
-	if !ok {
-		return nil, errors.New("SCRAM verifier: missing '$' before the keys")
-	}
-	iter, salt, ok1 := strings.Cut(params, ":")
-	stored, server, ok2 := strings.Cut(keys, ":")
-	if !ok1 || !ok2 {
-		return nil, errors.New("SCRAM verifier: want <iterations>:<salt>$<StoredKey>:<ServerKey>")
-	}
-	v := &SCRAMVerifier{}
-	var err error
-	if v.Iterations, err = strconv.Atoi(iter); err != nil || v.Iterations <= 0 {
-		return nil, errors.New("SCRAM verifier: iterations must be a positive integer")
-	}
-	if v.Salt, err = base64.StdEncoding.DecodeString(salt); err != nil || len(v.Salt) == 0 {
-		return nil, errors.New("SCRAM verifier: salt is not base64")
-	}
-	if v.StoredKey, err = base64.StdEncoding.DecodeString(stored); err != nil || len(v.StoredKey) != sha256.Size {
-		return nil, errors.New("SCRAM verifier: StoredKey is not 32 bytes of base64")
-	}
-	if v.ServerKey, err = base64.StdEncoding.DecodeString(server); err != nil || len(v.ServerKey) != sha256.Size {
-		return nil, errors.New("SCRAM verifier: ServerKey is not 32 bytes of base64")
-	}
-	return v, nil
-}
-
-// String formats v as PostgreSQL stores it in pg_authid.rolpassword.
-func (v *SCRAMVerifier) String() string {
-	b64 := base64.StdEncoding.EncodeToString
-	return fmt.Sprintf("%s$%d:%s$%s:%s", mechSCRAM, v.Iterations, b64(v.Salt), b64(v.StoredKey), b64(v.ServerKey))
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
-}
-
-// verify checks a client's proof of authMessage and returns the server's
-// signature for the server-final-message.
-func (v *SCRAMVerifier) verify(authMessage string, proof []byte) (serverSig []byte, ok bool) {
-	clientSig := hmacSHA256(v.StoredKey, authMessage)
-	if len(proof) != len(clientSig) {
-		return nil, false
-	}
-	clientKey := make([]byte, len(proof))
-	for i := range proof {
-		clientKey[i] = proof[i] ^ clientSig[i]
-	}
-	got := sha256.Sum256(clientKey)
-	if subtle.ConstantTimeCompare(got[:], v.StoredKey) != 1 {
-		return nil, false
-	}
-	return hmacSHA256(v.ServerKey, authMessage), true
-}
+// ParseSCRAMVerifier parses PostgreSQL's text of a verifier; its errors
+// never quote it.
+func ParseSCRAMVerifier(s string) (*SCRAMVerifier, error) { return scram.Parse(s) }
 
 // ChannelBinder is an optional power of an AuthConn: the channel binding
 // data of the connection's TLS, nil in plaintext.
@@ -241,7 +148,7 @@ func scramExchange(ac AuthConn, user string, v *SCRAMVerifier) error {
 		return fatal(pgerrcode.ProtocolViolation, "malformed SCRAM message: unexpected SCRAM nonce")
 	}
 
-	serverSig, ok := v.verify(first.bare+","+serverFirst+","+final.withoutProof, final.proof)
+	serverSig, ok := v.VerifyProof(first.bare+","+serverFirst+","+final.withoutProof, final.proof)
 	if !ok {
 		return errPasswordFailed(user)
 	}

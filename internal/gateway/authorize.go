@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/ddl"
 	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/internal/settings"
 	"github.com/sluice-db/sluice/pgcatalog"
@@ -43,6 +44,15 @@ func (s *session) checker(ctx context.Context) (*access.Checker, error) {
 		s.epoch++ // plans bound the variables' old values
 	}
 	return c, nil
+}
+
+// actor is the session as ddl and access see it.
+func (s *session) actor(ctx context.Context) (ddl.Actor, error) {
+	c, err := s.checker(ctx)
+	if err != nil {
+		return ddl.Actor{}, err
+	}
+	return ddl.Actor{Role: s.user, Check: c, Scope: s.scope()}, nil
 }
 
 // scope is how the session's names resolve.

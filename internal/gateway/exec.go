@@ -39,7 +39,11 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.passthrough(ctx, text, prep, args, w)
 	case *sql.CreateSource, *sql.CreateMaterializedView, *sql.CreatePipeline, *sql.Refresh, *sql.Drop,
 		*sql.AlterSource, *sql.AlterObject, *sql.CreateSecret, *sql.AlterSecret, *sql.DropSecret:
-		res, err := s.g.objects.Exec(ddl.WithUser(ctx, s.user), st, s.progress(w)) // ddl
+		a, err := s.actor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.g.objects.Exec(ctx, st, a, s.progress(w)) // ddl
 		if err != nil {
 			return nil, err
 		}
@@ -177,8 +181,8 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 // objectStatements runs Sluice's own statements on its objects (package
 // ddl): what the session dispatches to it, the session does not know.
 type objectStatements interface {
-	Exec(ctx context.Context, st sql.Statement, progress func(string)) (ddl.Result, error)
-	ExplainSQL(ctx context.Context, st *sql.ExplainRefresh) (string, error)
+	Exec(ctx context.Context, st sql.Statement, a ddl.Actor, progress func(string)) (ddl.Result, error)
+	ExplainSQL(ctx context.Context, st *sql.ExplainRefresh, a ddl.Actor) (string, error)
 	GuardDDL(ctx context.Context, text string) error
 }
 

@@ -15,7 +15,11 @@ func (s *session) explainRefresh(ctx context.Context, st *sql.ExplainRefresh, pr
 	text := "SELECT 1" // unused when prepared
 	if prep == nil {
 		var err error
-		if text, err = s.g.objects.ExplainSQL(ctx, st); err != nil {
+		a, err := s.actor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if text, err = s.g.objects.ExplainSQL(ctx, st, a); err != nil {
 			return nil, err
 		}
 	}

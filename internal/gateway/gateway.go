@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-db/sluice/connectors"
 	"github.com/sluice-db/sluice/ddl"
 	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/internal/pgerr"
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/wire"
@@ -108,7 +109,7 @@ type Gateway struct {
 	// engineSettings are DuckDB's settings' names (lower case): SET of
 	// one is refused, of another name unknown.
 	engineSettings map[string]bool
-	baseDir string
+	baseDir        string
 
 	stopSched context.CancelFunc
 	schedDone chan struct{}
@@ -201,8 +202,11 @@ func (g *Gateway) init(ctx context.Context) error {
 	}
 	g.mat = materialize.New(materialize.Options{
 		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log,
-		ConnInit: append(sessionInit[:len(sessionInit):len(sessionInit)], "SET VARIABLE sluice_all = true"),
+		// A pooled connection forgets the owner the last run acted as.
+		ConnInit: append(sessionInit[:len(sessionInit):len(sessionInit)],
+			"RESET VARIABLE sluice_user", "RESET VARIABLE sluice_all", "RESET VARIABLE sluice_superuser", "RESET VARIABLE sluice_privileges"),
 		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
+		Authorize: g.authorizeRun,
 	})
 	if err := g.mat.Recover(ctx); err != nil {
 		return err
@@ -213,10 +217,32 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.objects = ddl.New(ddl.Options{
 		Catalog: cat, Materializer: g.mat, Scheduler: g.sched, Sources: g.sources,
 		Storage: g.opts.ObjectStorage, BaseDir: g.baseDir, Logger: g.log,
-		ServerSecrets: nil, // every session may use the _env and _file forms, for now
 	})
 	g.roles = access.NewRoles(cat, g.configUser)
 	return nil
+}
+
+// authorizeRun is materialize's check at the start of every refresh and
+// pipeline run: the object's owner must still read what its query reads,
+// and the run's connection acts as the owner.
+func (g *Gateway) authorizeRun(ctx context.Context, ref catalog.Ref, query string) (string, error) {
+	c, err := g.access.Checker(ctx)
+	if err != nil {
+		return "", err
+	}
+	snap := c.Snapshot()
+	owner := snap.Owner(catalog.RelationObject(ref))
+	if !snap.Superuser(owner) {
+		a, err := c.Analyze(ctx, query)
+		if err == nil {
+			if err := c.Query(ctx, owner, a, access.Scope{SearchPath: searchPath}); err != nil {
+				e := pgerr.As(err)
+				e.Detail = fmt.Sprintf("%s runs as its owner, %s.", ref, owner)
+				return "", e
+			}
+		}
+	}
+	return snap.SessionVariables(owner), nil
 }
 
 // engineSettingNames lists DuckDB's settings.

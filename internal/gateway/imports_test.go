@@ -34,6 +34,7 @@ func TestImportRules(t *testing.T) {
 		"connectors/s3":         {"wire", "internal/gateway", "internal/engine", "catalog", "materialize", "sql"},
 		"internal/pgcodec":      {"internal/engine", "wire"},
 		"internal/pgerr":        {"internal/engine", "wire"},
+		"internal/scram":        {"internal/engine", "wire", "catalog"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-deps", mod+pkg).CombinedOutput()

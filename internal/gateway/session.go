@@ -236,7 +236,11 @@ func declared(inferred, decl []uint32) []uint32 {
 func (p *statement) prepare(ctx context.Context) error {
 	text, ok := p.s.rowSQL(p.stmt)
 	if er, isExplain := p.stmt.(*sql.ExplainRefresh); isExplain {
-		t, err := p.s.g.objects.ExplainSQL(ctx, er) // ddl: needs ctx to ask DuckDB for its estimate
+		a, err := p.s.actor(ctx)
+		if err != nil {
+			return err
+		}
+		t, err := p.s.g.objects.ExplainSQL(ctx, er, a) // ddl: needs ctx to ask DuckDB for its estimate
 		if err != nil {
 			return err
 		}

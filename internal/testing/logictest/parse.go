@@ -50,6 +50,13 @@
 // by whitespace; runs of spaces and tabs compare as one space, so columns
 // may be aligned.
 //
+// "user NAME" makes the records after it run as the role NAME, on a
+// connection of its own opened at the first such record (the server must
+// let the role log in; the logic tests' gateway trusts loopback clients);
+// "user sluice" returns to the first connection's role. Each role's
+// connection keeps its session state (transactions, settings) across
+// switches.
+//
 // Before a record, "onlyif simple" / "onlyif extended" / "skipif simple" /
 // "skipif extended" lines restrict it to (or exclude it from) one protocol:
 // each file runs twice, once with pgx's default extended protocol and once
@@ -76,6 +83,7 @@ const (
 	KindStatement Kind = iota // statement ok / count / error
 	KindQuery                 // query <types> [sort]
 	KindHalt                  // halt
+	KindUser                  // user <name>
 )
 
 // SortMode says how a query's rows are compared.
@@ -132,6 +140,9 @@ type Record struct {
 
 	OnlyIf []Protocol
 	SkipIf []Protocol
+
+	// User is the role of a user record.
+	User string
 }
 
 // RunsIn tells whether the record runs with protocol p.
@@ -226,6 +237,13 @@ func (p *parser) parse() error {
 		case "halt":
 			p.f.Records = append(p.f.Records, &Record{Kind: KindHalt, Line: lineNo})
 			return nil
+		case "user":
+			if len(fields) != 2 {
+				return p.errf(lineNo, "user wants one role name: %q", line)
+			}
+			p.f.Records = append(p.f.Records, &Record{Kind: KindUser, Line: lineNo, User: fields[1]})
+			p.i++
+			continue
 		case "statement":
 			rec, err := p.statement(fields, line, lineNo)
 			if err != nil {
@@ -241,7 +259,7 @@ func (p *parser) parse() error {
 			rec.OnlyIf, rec.SkipIf = onlyIf, skipIf
 			p.f.Records = append(p.f.Records, rec)
 		default:
-			return p.errf(lineNo, "unknown directive %q (want statement, query, onlyif, skipif, halt or # comment)", fields[0])
+			return p.errf(lineNo, "unknown directive %q (want statement, query, user, onlyif, skipif, halt or # comment)", fields[0])
 		}
 		onlyIf, skipIf = nil, nil
 	}

@@ -59,12 +59,32 @@ func RunFile(ctx context.Context, t T, path string, opts Options) {
 		t.Fatalf("%s: connect: %v", path, err)
 		return
 	}
-	defer conn.Close(context.Background())
+	first := conn.Config().User
+	conns := map[string]*pgx.Conn{first: conn}
+	defer func() {
+		for _, c := range conns {
+			c.Close(context.Background())
+		}
+	}()
 
 	rewrites := map[*Record][]string{}
 	for _, rec := range f.Records {
 		if rec.Kind == KindHalt {
 			break
+		}
+		if rec.Kind == KindUser {
+			c, ok := conns[rec.User]
+			if !ok {
+				cfg := conn.Config().Copy()
+				cfg.User = rec.User
+				if c, err = pgx.ConnectConfig(ctx, cfg); err != nil {
+					t.Fatalf("%s:%d: connect as %s: %v", path, rec.Line, rec.User, err)
+					return
+				}
+				conns[rec.User] = c
+			}
+			conn = c
+			continue
 		}
 		if !rec.RunsIn(opts.Protocol) {
 			continue
