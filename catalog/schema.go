@@ -142,4 +142,9 @@ var ddl = []string{
 		checked_at   TIMESTAMPTZ NOT NULL
 	)`,
 	roleIDsDDL, rolesDDL, // roles.go: CREATE ROLE
+	// Encryption at rest: the name of the key each version and each
+	// pipeline file was written with (NULL: plaintext), so every one is read
+	// with its own key after an ALTER changed the option.
+	`ALTER TABLE sluice.versions ADD COLUMN IF NOT EXISTS encryption_key VARCHAR`,
+	`ALTER TABLE sluice.pipeline_files ADD COLUMN IF NOT EXISTS encryption_key VARCHAR`,
 }
