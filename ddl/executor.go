@@ -27,6 +27,9 @@ type Options struct {
 	// BaseDir resolves relative FILES paths.
 	BaseDir string
 	Logger  *slog.Logger
+	// EncryptionKeys are the names of the configured encryption keys, the
+	// values an encryption_key option may take (encryption.go).
+	EncryptionKeys []string
 }
 
 // Executor runs object statements.
@@ -39,6 +42,7 @@ type Executor struct {
 	storage bool
 	baseDir string
 	log     *slog.Logger
+	keys    map[string]bool
 }
 
 // New returns an Executor.
@@ -52,6 +56,7 @@ func New(opts Options) *Executor {
 	if opts.Storage != nil {
 		x.remote, x.storage = opts.Storage.Files(), true
 	}
+	x.keys = keyNames(opts.EncryptionKeys)
 	return x
 }
 

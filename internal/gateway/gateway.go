@@ -56,6 +56,10 @@ type Options struct {
 	// ObjectStorage holds s3:// sources and output locations
 	// (connectors/s3.Store, opened in cmd/gateway); nil = none.
 	ObjectStorage materialize.Storage
+	// EncryptionKeys are the keys objects WITH (encryption_key = 'name')
+	// encrypt their Parquet files with: name -> 32-byte AES-256 key, from
+	// the configuration (never from SQL). Never logged.
+	EncryptionKeys map[string][]byte
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -130,6 +134,8 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		Threads:     opts.Threads,
 		TempDir:     opts.TempDir,
 		ConnInit:    sessionInit,
+
+		EncryptionKeys: opts.EncryptionKeys,
 	})
 	if err != nil {
 		return nil, err
@@ -170,6 +176,7 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.mat = materialize.New(materialize.Options{
 		DB: g.db.SQL(), Catalog: cat, DataDir: g.opts.DataDir, Logger: g.log, ConnInit: sessionInit,
 		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
+		EncryptionKeys: g.opts.EncryptionKeys,
 	})
 	if err := g.mat.Recover(ctx); err != nil {
 		return err
@@ -180,9 +187,19 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.objects = ddl.New(ddl.Options{
 		Catalog: cat, Materializer: g.mat, Scheduler: g.sched, Sources: g.sources,
 		Storage: g.opts.ObjectStorage, BaseDir: g.baseDir, Logger: g.log,
+		EncryptionKeys: keyNames(g.opts.EncryptionKeys),
 	})
 	g.roles = access.NewRoles(cat, g.configUser)
 	return nil
+}
+
+// keyNames are the names of the configured encryption keys.
+func keyNames(keys map[string][]byte) []string {
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	return names
 }
 
 // configUser reports whether name is a user of the configuration file
