@@ -426,3 +426,27 @@ func (s *Snapshot) Objects() []catalog.ObjectACL {
 	}
 	return out
 }
+
+// Dependencies describes what names role: the objects it owns and the
+// privileges granted to or by it (what DROP ROLE refuses to leave behind).
+func (s *Snapshot) Dependencies(role string) []string {
+	var out []string
+	for _, o := range s.objects {
+		if o.Owner == role {
+			out = append(out, "owner of "+o.Object.String())
+		}
+		for _, it := range ParseACL(o.ACL) {
+			if it.Grantee == role {
+				out = append(out, "privileges for "+o.Object.String())
+				break
+			}
+		}
+	}
+	for _, d := range s.defaults {
+		if d.Role == role {
+			out = append(out, "owner of default privileges of new "+string(d.Kind)+"s")
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -64,6 +64,8 @@ type OutputFile struct {
 	Partition string // hive path, "" when unpartitioned
 	Rows      int64
 	Bytes     int64
+	// EncryptionKey names the key the file is encrypted with ("" = none).
+	EncryptionKey string
 }
 
 // CreatePipeline records a pipeline and its lineage, and creates its DuckDB
@@ -175,8 +177,9 @@ type PipelineCommit struct {
 	Positions map[string]string
 	Files     []OutputFile // the files it wrote, already in the pipeline's directory
 	// ViewSQL returns the definition of the pipeline's view over every
-	// committed file (those of earlier runs and Files), in commit order.
-	ViewSQL func(files []string) string
+	// committed file (those of earlier runs and Files), in commit order
+	// (only Path and EncryptionKey are set).
+	ViewSQL func(files []OutputFile) string
 }
 
 // CommitPipelineRun records a run's output files and consumed inputs,
@@ -210,7 +213,11 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 		}
 		if err := insertRows(ctx, tx, "sluice_catalog.pipeline_files", len(c.Files), func(i int) string {
 			f := c.Files[i]
-			return fmt.Sprintf("(%d, %s, %s, %d, %d, %d)", p.ID, quoteLiteral(f.Path), quoteLiteral(f.Partition), f.Rows, f.Bytes, c.Run.ID)
+			key := "NULL"
+			if f.EncryptionKey != "" {
+				key = quoteLiteral(f.EncryptionKey)
+			}
+			return fmt.Sprintf("(%d, %s, %s, %d, %d, %d, %s)", p.ID, quoteLiteral(f.Path), quoteLiteral(f.Partition), f.Rows, f.Bytes, c.Run.ID, key)
 		}); err != nil {
 			return err
 		}
@@ -228,7 +235,7 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 		if len(c.Files) == 0 {
 			return nil // the view is unchanged
 		}
-		files, err := queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.pipeline_files WHERE object_id = $1 ORDER BY run_id, path`, p.ID)
+		files, err := committedFiles(ctx, tx, p.ID)
 		if err != nil {
 			return err
 		}
@@ -240,6 +247,24 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 	}
 	c.Run.Status, c.Run.RowsOut, c.Run.FilesWritten, c.Run.BytesWritten = "succeeded", rows, int64(len(c.Files)), bytes
 	return nil
+}
+
+// committedFiles returns a pipeline's committed files in commit order.
+func committedFiles(ctx context.Context, tx *sql.Tx, objectID int64) ([]OutputFile, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT path, coalesce(encryption_key, '') FROM sluice_catalog.pipeline_files WHERE object_id = $1 ORDER BY run_id, path`, objectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutputFile
+	for rows.Next() {
+		var f OutputFile
+		if err := rows.Scan(&f.Path, &f.EncryptionKey); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // insertRows inserts n rows, each a VALUES tuple from row(i), in batches of

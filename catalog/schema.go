@@ -148,4 +148,9 @@ var ddl = []string{
 	)`,
 	roleIDsDDL, rolesDDL, // roles.go: CREATE ROLE
 	secretsDDL, credentialsDDL, // secrets.go: CREATE SECRET, sources' credentials
+	// Encryption at rest: the name of the key each version and each
+	// pipeline file was written with (NULL: plaintext), so every one is read
+	// with its own key after an ALTER changed the option.
+	`ALTER TABLE sluice_catalog.versions ADD COLUMN IF NOT EXISTS encryption_key VARCHAR`,
+	`ALTER TABLE sluice_catalog.pipeline_files ADD COLUMN IF NOT EXISTS encryption_key VARCHAR`,
 }

@@ -409,3 +409,13 @@ func deleteCredentials(ctx context.Context, tx *sql.Tx, ref Ref) error {
 		(SELECT id FROM sluice_catalog.sources WHERE schema = $1 AND name = $2)`, ref.Schema, ref.Name)
 	return err
 }
+
+// SetSecretOwner records a secret's new owner (ALTER SECRET ... OWNER TO,
+// REASSIGN OWNED).
+func (s *Store) SetSecretOwner(ctx context.Context, ref Ref, owner string) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.secrets SET owner = $3, updated_at = now() WHERE schema = $1 AND name = $2`,
+			ref.Schema, ref.Name, owner)
+		return err
+	})
+}

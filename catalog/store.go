@@ -77,6 +77,7 @@ type View struct {
 	Status      string
 	Version     int64 // current published version, 0 if none
 	VersionPath string
+	VersionKey  string // the encryption key the current version was written with, "" if none
 	CreatedAt   time.Time
 	Constraints []Constraint // EXPECT quality gates, in declaration order
 	// Owner and ACL are recorded at creation (access.go).
@@ -294,13 +295,13 @@ func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 	var parts any
 	var opts string
 	var version sql.NullInt64
-	var path, constraints sql.NullString
+	var path, constraints, key sql.NullString
 	err := s.db.QueryRowContext(ctx, `
-		SELECT m.id, m.query, m.partition_by, `+optionsJSON+`, m.refresh, m.status, m.version, v.path, m.created_at, m.constraints
+		SELECT m.id, m.query, m.partition_by, `+optionsJSON+`, m.refresh, m.status, m.version, v.path, m.created_at, m.constraints, v.encryption_key
 		FROM sluice_catalog.materialized_views m
 		LEFT JOIN sluice_catalog.versions v ON v.object_id = m.id AND v.version = m.version
 		WHERE m.schema = $1 AND m.name = $2`, ref.Schema, ref.Name).
-		Scan(&v.ID, &v.Query, &parts, &opts, &v.Refresh, &v.Status, &version, &path, &v.CreatedAt, &constraints)
+		Scan(&v.ID, &v.Query, &parts, &opts, &v.Refresh, &v.Status, &version, &path, &v.CreatedAt, &constraints, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, pgerr.New(pgerrcode.UndefinedTable, "materialized view %q does not exist", ref.Name)
 	}
@@ -312,6 +313,7 @@ func (s *Store) GetView(ctx context.Context, ref Ref) (View, error) {
 	v.Options = scanMap(opts)
 	v.Version = version.Int64
 	v.VersionPath = path.String
+	v.VersionKey = key.String
 	v.Constraints = scanConstraints(constraints.String)
 	return v, nil
 }
@@ -484,6 +486,9 @@ type Publish struct {
 	Path       string
 	Partitions []PartitionStat
 	ViewSQL    string // the DuckDB view definition reading the new version
+	// EncryptionKey names the key the version's files are encrypted with
+	// ("" = plaintext).
+	EncryptionKey string
 }
 
 // Publish makes a new version current: it records the version and its
@@ -508,7 +513,8 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 			args []any
 		}{
 			{`UPDATE sluice_catalog.versions SET retired_at = now() WHERE object_id = $1 AND retired_at IS NULL`, []any{v.ID}},
-			{`INSERT INTO sluice_catalog.versions VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL)`, []any{v.ID, v.Ref.Name, p.Version, p.Path, rows, files, bytes}},
+			{`INSERT INTO sluice_catalog.versions (object_id, object, version, path, rows, files, bytes, created_at, retired_at, encryption_key)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL, NULLIF($8, ''))`, []any{v.ID, v.Ref.Name, p.Version, p.Path, rows, files, bytes, p.EncryptionKey}},
 			{`DELETE FROM sluice_catalog.partitions WHERE object_id = $1`, []any{v.ID}},
 			{`UPDATE sluice_catalog.materialized_views SET version = $2, rows = $3, files = $4, bytes = $5, last_refresh = now(), status = 'fresh' WHERE id = $1`,
 				[]any{v.ID, p.Version, rows, files, bytes}},

@@ -134,6 +134,9 @@ func (x *Executor) alterObject(ctx context.Context, st *sql.AlterObject) (Result
 		if err == nil {
 			err = x.checkLocation(opts)
 		}
+		if err == nil {
+			err = x.checkAlterEncryption(ctx, ref, kind, opts) // encryption.go
+		}
 		if err != nil {
 			return Result{}, err
 		}

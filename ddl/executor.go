@@ -28,15 +28,14 @@ type Options struct {
 	// BaseDir resolves relative FILES paths.
 	BaseDir string
 	Logger  *slog.Logger
+	// EncryptionKeys are the names of the configured encryption keys, the
+	// values an encryption_key option may take (encryption.go).
+	EncryptionKeys []string
 }
 
 // Actor is who runs a statement: the session's role, the privilege checks
 // over the current snapshot, and how the session's names resolve.
-type Actor struct {
-	Role  string
-	Check *access.Checker
-	Scope access.Scope
-}
+type Actor = access.Actor
 
 // Executor runs object statements.
 type Executor struct {
@@ -48,6 +47,7 @@ type Executor struct {
 	storage bool
 	baseDir string
 	log     *slog.Logger
+	keys    map[string]bool
 
 	// actor runs the statement; set on the copy Exec makes per statement.
 	actor Actor
@@ -64,6 +64,7 @@ func New(opts Options) *Executor {
 	if opts.Storage != nil {
 		x.remote, x.storage = opts.Storage.Files(), true
 	}
+	x.keys = keyNames(opts.EncryptionKeys)
 	return x
 }
 

@@ -36,6 +36,9 @@ func (x *Executor) createPipeline(ctx context.Context, st *sql.CreatePipeline, p
 	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {
 		return Result{}, err
 	}
+	if err := x.checkEncryptionKey(opts); err != nil {
+		return Result{}, err
+	}
 	cols, err := x.mat.Describe(ctx, st.Query)
 	if err != nil {
 		return Result{}, pipelineQueryError(err, st)

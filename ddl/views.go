@@ -33,6 +33,9 @@ func (x *Executor) createView(ctx context.Context, st *sql.CreateMaterializedVie
 	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {
 		return Result{}, err
 	}
+	if err := x.checkEncryptionKey(opts); err != nil {
+		return Result{}, err
+	}
 	cols, err := x.mat.Describe(ctx, st.Query)
 	if err != nil {
 		return Result{}, queryError(err, st)

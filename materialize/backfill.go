@@ -96,8 +96,22 @@ func (m *Materializer) planBackfill(ctx context.Context, conn *sql.Conn, v catal
 // linkKept hard-links the files of every current partition that was not
 // recomputed into staging, beside the recomputed ones, and returns the
 // new version's partitions. A recomputed partition that is now empty is
-// simply absent.
-func (b *backfill) linkKept(v catalog.View, staging string, recomputed []catalog.PartitionStat) ([]catalog.PartitionStat, error) {
+// simply absent. When the current version was written with another
+// encryption key than key (an ALTER changed the option), the kept files
+// are rewritten instead, decrypted with the old key and encrypted with the
+// new one, so that the new version has one key, as its view reads it.
+func (m *Materializer) linkKept(ctx context.Context, b *backfill, v catalog.View, staging string, recomputed []catalog.PartitionStat, key string) ([]catalog.PartitionStat, error) {
+	var from, to []byte
+	rekey := v.VersionKey != key
+	if rekey {
+		var err error
+		if from, err = m.key(v.VersionKey); err != nil {
+			return nil, err
+		}
+		if to, err = m.key(key); err != nil {
+			return nil, err
+		}
+	}
 	fresh := make(map[string]bool, len(recomputed))
 	for _, p := range recomputed {
 		fresh[p.Partition] = true
@@ -116,13 +130,29 @@ func (b *backfill) linkKept(v catalog.View, staging string, recomputed []catalog
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			return nil, err
 		}
+		var bytes int64
 		for _, e := range entries {
 			if !e.Type().IsRegular() {
 				continue
 			}
-			if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			if !rekey {
+				if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			out := filepath.Join(dst, e.Name())
+			if err := rewriteParquet(ctx, filepath.Join(src, e.Name()), out, from, to); err != nil {
 				return nil, err
 			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return nil, err
+			}
+			bytes += fi.Size()
+		}
+		if rekey {
+			p.Bytes = bytes
 		}
 		stats = append(stats, p)
 	}

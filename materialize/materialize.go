@@ -60,6 +60,11 @@ type Options struct {
 	Objects ObjectStore
 	// Remote lists and fetches s3:// FILES sources.
 	Remote files.Remote
+	// EncryptionKeys are the configured keys, name -> 32-byte AES key
+	// (the engine registered the same ones with DuckDB); objects WITH
+	// (encryption_key = 'name') are written encrypted with them
+	// (encrypt.go).
+	EncryptionKeys map[string][]byte
 }
 
 // Materializer runs refreshes. Refreshes of one object are serialised: a
@@ -169,6 +174,9 @@ func (m *Materializer) Recover(ctx context.Context) error {
 	}
 	for _, p := range pipelines {
 		keep[p] = true
+	}
+	if err := m.warnMissingKeys(ctx); err != nil { // encrypt.go
+		return err
 	}
 	objects, err := os.ReadDir(m.objectsRoot())
 	if err != nil {
@@ -359,6 +367,9 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 			return nil, err
 		}
 	}
+	if files, err = m.encryptFiles(ctx, files, plan.EncryptionKey); err != nil { // encrypt.go
+		return nil, err
+	}
 	stats := partitionStats(staging, files)
 	if bf != nil {
 		progress(fmt.Sprintf("backfilling %s: recomputed %d partitions", v.Ref.Name, len(stats)))
@@ -379,7 +390,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if bf != nil {
 		// The current version's other partitions join the new version as
 		// hard links: same files, nothing rewritten.
-		if stats, err = bf.linkKept(v, staging, stats); err != nil {
+		if stats, err = m.linkKept(ctx, bf, v, staging, stats, plan.EncryptionKey); err != nil {
 			return nil, err
 		}
 	}
@@ -394,10 +405,10 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		if err := os.Rename(staging, final); err != nil {
 			return nil, err
 		}
-		viewSQL = sqlplan.VersionViewSQL(final, cols, v.PartitionBy)
+		viewSQL = sqlplan.VersionViewSQL(final, cols, v.PartitionBy, plan.EncryptionKey)
 	}
 	retired, err = m.opts.Catalog.Publish(context.WithoutCancel(ctx), catalog.Publish{
-		View: v, Run: run, Version: version, Path: final, Partitions: stats, ViewSQL: viewSQL,
+		View: v, Run: run, Version: version, Path: final, Partitions: stats, ViewSQL: viewSQL, EncryptionKey: plan.EncryptionKey,
 	})
 	if err != nil {
 		_ = os.RemoveAll(final)

@@ -156,8 +156,12 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	for name, r := range in.reads {
 		positions[name] = string(r.to)
 	}
-	commit := catalog.PipelineCommit{Pipeline: p, Run: run, Inputs: consumed, Positions: positions, ViewSQL: func(paths []string) string {
-		return sqlplan.PipelineViewSQL(paths, pipelineColumns(p), p.PartitionBy)
+	commit := catalog.PipelineCommit{Pipeline: p, Run: run, Inputs: consumed, Positions: positions, ViewSQL: func(committed []catalog.OutputFile) string {
+		files := make([]sqlplan.PipelineFile, len(committed))
+		for i, f := range committed {
+			files[i] = sqlplan.PipelineFile{Path: f.Path, Key: f.EncryptionKey}
+		}
+		return sqlplan.PipelineViewSQL(files, pipelineColumns(p), p.PartitionBy)
 	}}
 	if in.empty() {
 		progress(fmt.Sprintf("pipeline %s: no new input", p.Ref.Name))
@@ -220,6 +224,18 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	if err != nil {
 		return err
 	}
+	key := p.Options["encryption_key"]
+	nonEmpty := written[:0]
+	for _, f := range written {
+		if f.rows == 0 {
+			_ = os.Remove(f.path)
+			continue
+		}
+		nonEmpty = append(nonEmpty, f)
+	}
+	if written, err = m.encryptFiles(ctx, nonEmpty, key); err != nil { // encrypt.go
+		return err
+	}
 	// Move the files into the pipeline's directory. Until the commit below
 	// they are not in the catalog, so the view does not read them and
 	// Recover removes them after a crash.
@@ -232,10 +248,6 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	data := filepath.Join(p.Path, "data")
 	parts := map[string]bool{}
 	for _, f := range written {
-		if f.rows == 0 {
-			_ = os.Remove(f.path)
-			continue
-		}
 		rel, err := filepath.Rel(staging, f.path)
 		if err != nil {
 			undo()
@@ -256,7 +268,7 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 			part = ""
 		}
 		parts[part] = true
-		commit.Files = append(commit.Files, catalog.OutputFile{Path: dst, Partition: part, Rows: f.rows, Bytes: f.bytes})
+		commit.Files = append(commit.Files, catalog.OutputFile{Path: dst, Partition: part, Rows: f.rows, Bytes: f.bytes, EncryptionKey: key})
 	}
 	var rows int64
 	for _, f := range commit.Files {

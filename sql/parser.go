@@ -98,6 +98,8 @@ type parser struct {
 // parsed, anything else is passed through.
 func (p *parser) statement() (Statement, error) {
 	switch {
+	case p.atGrantStatement():
+		return p.grantStatement() // grant.go
 	case p.atWords("create", "source"):
 		return p.createSource()
 	case p.atWords("create", "materialized"):

@@ -20,6 +20,7 @@ var PipelineOptions = connectors.Specs{
 		Doc: "delay before the first retry, doubled for each next one, with jitter, e.g. '5s'"},
 	{Name: "timeout", Type: connectors.String, Doc: "bound of each run attempt, e.g. '10 minutes' (default: none)"},
 	{Name: "min_interval", Type: connectors.String, Doc: "REFRESH ON CHANGE: at most one run per this interval, e.g. '30s'"},
+	{Name: "encryption_key", Type: connectors.String, Doc: encryptionKeyDoc},
 }
 
 // ValidatePipelineOptions checks the WITH options of a pipeline.
@@ -32,6 +33,9 @@ func ValidatePipelineOptions(raw map[string]string) (map[string]string, error) {
 		return nil, err
 	}
 	if err := validateLocation(opts); err != nil {
+		return nil, err
+	}
+	if err := validateEncryptionKey(opts); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -52,9 +56,17 @@ type PipelineRun struct {
 // the same schema however the input's types are inferred), written into
 // StagingDir as Parquet files named run<id>_<i>, one row per file
 // (RETURN_STATS).
+//
+// With an encryption_key option the files are encrypted after the COPY,
+// before they are moved into the pipeline's directory.
 func PlanPipelineRun(r PipelineRun) (string, error) {
 	if err := checkPartitionColumns(r.Columns, r.PartitionBy); err != nil {
 		return "", err
+	}
+	if r.Options["encryption_key"] != "" {
+		if err := CheckEncryptable(r.Columns); err != nil {
+			return "", err
+		}
 	}
 	compression := r.Options["compression"]
 	if compression == "" {
@@ -90,10 +102,20 @@ func EmptyShadowSQL(source, schema string) string {
 	return "CREATE OR REPLACE TEMP VIEW " + ident(source) + " AS SELECT * FROM " + ident(schema) + "." + ident(source) + " WHERE false"
 }
 
+// PipelineFile is one committed output file of a pipeline and the name of
+// the key it is encrypted with ("" = none).
+type PipelineFile struct {
+	Path string
+	Key  string
+}
+
 // PipelineViewSQL is the definition of the DuckDB view that exposes a
 // pipeline's committed files: exactly the listed files (never a glob, so an
-// uncommitted file is never read), projected to the output's columns.
-func PipelineViewSQL(files []string, cols []Column, partitionBy []string) string {
+// uncommitted file is never read), projected to the output's columns. Files
+// are read with the key each was written with: one read_parquet per key
+// (in the order each key first appears), joined by UNION ALL when an ALTER
+// changed the key between runs.
+func PipelineViewSQL(files []PipelineFile, cols []Column, partitionBy []string) string {
 	if len(files) == 0 {
 		return EmptyViewSQL(cols)
 	}
@@ -101,17 +123,21 @@ func PipelineViewSQL(files []string, cols []Column, partitionBy []string) string
 	for i, c := range cols {
 		names[i] = ident(c.Name)
 	}
-	list := make([]string, len(files))
-	for i, f := range files {
-		list[i] = quote(f)
+	var keys []string
+	byKey := map[string][]string{}
+	for _, f := range files {
+		if _, ok := byKey[f.Key]; !ok {
+			keys = append(keys, f.Key)
+		}
+		byKey[f.Key] = append(byKey[f.Key], quote(f.Path))
 	}
 	hive := "hive_partitioning = false"
 	if len(partitionBy) > 0 {
-		types := make([]string, len(partitionBy))
-		for i, p := range partitionBy {
-			types[i] = quote(p) + ": " + quote(columnType(cols, p))
-		}
-		hive = "hive_partitioning = true, hive_types = {" + strings.Join(types, ", ") + "}"
+		hive = hiveOptions(cols, partitionBy)
 	}
-	return fmt.Sprintf("SELECT %s FROM read_parquet([%s], %s)", strings.Join(names, ", "), strings.Join(list, ", "), hive)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("SELECT %s FROM read_parquet([%s], %s%s)", strings.Join(names, ", "), strings.Join(byKey[k], ", "), hive, encryptionConfig(k))
+	}
+	return strings.Join(parts, " UNION ALL ")
 }

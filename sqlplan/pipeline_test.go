@@ -42,13 +42,21 @@ func TestPipelineViewSQL(t *testing.T) {
 	if got := PipelineViewSQL(nil, cols, nil); got != EmptyViewSQL(cols) {
 		t.Errorf("no files: %s", got)
 	}
-	got := PipelineViewSQL([]string{"/p/data/day=2024-01-01/run1_0.parquet", "/p/data/day=2024-01-02/run2_0.parquet"}, cols, []string{"day"})
+	got := PipelineViewSQL([]PipelineFile{{Path: "/p/data/day=2024-01-01/run1_0.parquet"}, {Path: "/p/data/day=2024-01-02/run2_0.parquet"}}, cols, []string{"day"})
 	want := `SELECT "k", "day" FROM read_parquet(['/p/data/day=2024-01-01/run1_0.parquet', '/p/data/day=2024-01-02/run2_0.parquet'], hive_partitioning = true, hive_types = {'day': 'DATE'})`
 	if got != want {
 		t.Errorf("partitioned:\n got %s\nwant %s", got, want)
 	}
-	if got := PipelineViewSQL([]string{"/p/data/run1_0.parquet"}, cols, nil); !strings.HasSuffix(got, "hive_partitioning = false)") {
+	if got := PipelineViewSQL([]PipelineFile{{Path: "/p/data/run1_0.parquet"}}, cols, nil); !strings.HasSuffix(got, "hive_partitioning = false)") {
 		t.Errorf("unpartitioned: %s", got)
+	}
+	// An ALTER changed the key after run 1, then removed it after run 3:
+	// every file is read with the key it was written with.
+	got = PipelineViewSQL([]PipelineFile{{Path: "/p/r1.parquet"}, {Path: "/p/r2.parquet", Key: "k1"}, {Path: "/p/r3.parquet", Key: "k1"}, {Path: "/p/r4.parquet"}}, cols, nil)
+	want = `SELECT "k", "day" FROM read_parquet(['/p/r1.parquet', '/p/r4.parquet'], hive_partitioning = false)` +
+		` UNION ALL SELECT "k", "day" FROM read_parquet(['/p/r2.parquet', '/p/r3.parquet'], hive_partitioning = false, encryption_config = {footer_key: 'k1'})`
+	if got != want {
+		t.Errorf("mixed keys:\n got %s\nwant %s", got, want)
 	}
 	if got, want := ShadowSQL("events", "SELECT * FROM read_json(['/a'])"), `CREATE OR REPLACE TEMP VIEW "events" AS SELECT * FROM read_json(['/a'])`; got != want {
 		t.Errorf("ShadowSQL = %s", got)

@@ -49,6 +49,8 @@ func TestPlans(t *testing.T) {
 			Options: map[string]string{"target_file_size": "268435456"}, StagingDir: "/data/staging/run-4"}},
 		{"unpartitioned, split by size", Refresh{Query: "SELECT 1 AS x", Columns: []Column{{"x", "INTEGER"}},
 			Options: map[string]string{"target_file_size": "1048576"}, StagingDir: "/data/staging/run-6"}},
+		{"encrypted (the COPY writes plaintext into staging; the files are encrypted after it)", Refresh{Query: "SELECT * FROM fares", Columns: fareCols, PartitionBy: []string{"day"},
+			Options: map[string]string{"encryption_key": "k1"}, StagingDir: "/data/staging/run-8"}},
 		{"quoted names", Refresh{Query: `SELECT 1 AS "Odd ""Name"""`, Columns: []Column{{`Odd "Name"`, "INTEGER"}, {"v", "INTEGER"}},
 			PartitionBy: []string{`Odd "Name"`}, StagingDir: "/data/it's/run-5"}},
 	}
@@ -58,14 +60,19 @@ func TestPlans(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		fmt.Fprintf(&b, "-- %s\n%s\n", c.name, p.CopySQL)
+		if p.EncryptionKey != "" {
+			fmt.Fprintf(&b, "-- then encrypt every file with key %s\n", p.EncryptionKey)
+		}
 		if p.SplitAbove > 0 {
 			fmt.Fprintf(&b, "-- then split files above %d bytes:\n%s\n", p.SplitAbove,
 				SplitSQL("/data/staging/run-4/day=2024-11-14/part_0.parquet", "/data/staging/run-4/day=2024-11-14/.split-0", p.SplitAbove, ""))
 		}
 	}
-	b.WriteString("-- version view, partitioned\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day"}) + "\n")
-	b.WriteString("-- version view, two keys\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day", "zone"}) + "\n")
-	b.WriteString("-- version view, unpartitioned\n" + VersionViewSQL("/data/objects/2/v1", fareCols, nil) + "\n")
+	b.WriteString("-- version view, partitioned\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day"}, "") + "\n")
+	b.WriteString("-- version view, two keys\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day", "zone"}, "") + "\n")
+	b.WriteString("-- version view, unpartitioned\n" + VersionViewSQL("/data/objects/2/v1", fareCols, nil, "") + "\n")
+	b.WriteString("-- version view, partitioned, encrypted\n" + VersionViewSQL("/data/objects/1/v3", fareCols, []string{"day"}, "k1") + "\n")
+	b.WriteString("-- version view, unpartitioned, encrypted\n" + VersionViewSQL("/data/objects/2/v1", fareCols, nil, "k1") + "\n")
 	b.WriteString("-- empty view\n" + EmptyViewSQL(fareCols) + "\n")
 	golden(t, "plans", b.String())
 }
@@ -100,6 +107,48 @@ func TestViewOptions(t *testing.T) {
 		if got := pgerr.Code(err); got != code {
 			t.Errorf("option %s: code %s (%v), want %s", opt, got, err, code)
 		}
+	}
+}
+
+func TestEncryptionKeyOption(t *testing.T) {
+	for _, validate := range []func(map[string]string) (map[string]string, error){ValidateViewOptions, ValidatePipelineOptions} {
+		opts, err := validate(map[string]string{"encryption_key": "warehouse_2024"})
+		if err != nil || opts["encryption_key"] != "warehouse_2024" {
+			t.Errorf("valid name: %v %v", opts, err)
+		}
+		if opts, err := validate(map[string]string{"encryption_key": ""}); err != nil || len(opts) != 0 {
+			t.Errorf("empty name removes the option: %v %v", opts, err)
+		}
+		for _, bad := range []string{"Upper", "1st", "a-b", "k'; DROP", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", strings.Repeat("k", 64)} {
+			_, err := validate(map[string]string{"encryption_key": bad})
+			if pgerr.Code(err) != "22023" || !strings.Contains(err.Error(), "encryption_key") {
+				t.Errorf("name %q: %v, want 22023 naming the option", bad, err)
+			}
+		}
+	}
+}
+
+func TestCheckEncryptable(t *testing.T) {
+	for _, typ := range []string{"INTEGER[]", "VARCHAR[3]", "STRUCT(a INTEGER)", "MAP(VARCHAR, INTEGER)", "UNION(a INTEGER, b VARCHAR)", "VARIANT", "STRUCT(a INTEGER)[]"} {
+		err := CheckEncryptable([]Column{{"ok", "DATE"}, {"n", typ}})
+		if pgerr.Code(err) != "0A000" || !strings.Contains(err.Error(), `"n"`) {
+			t.Errorf("%s: %v, want 0A000 naming the column", typ, err)
+		}
+	}
+	flat := []Column{{"a", "DECIMAL(38,6)"}, {"b", "ENUM('x', 'y')"}, {"c", "TIMESTAMP WITH TIME ZONE"}, {"d", "UUID"}, {"e", "JSON"}, {"f", "BLOB"}, {"g", "INTERVAL"}}
+	if err := CheckEncryptable(flat); err != nil {
+		t.Error(err)
+	}
+	_, err := PlanRefresh(Refresh{Query: "SELECT 1", Columns: []Column{{"day", "DATE"}, {"l", "INTEGER[]"}}, PartitionBy: []string{"day"},
+		Options: map[string]string{"encryption_key": "k"}})
+	if pgerr.Code(err) != "0A000" {
+		t.Errorf("PlanRefresh of a nested column with a key: %v", err)
+	}
+	if _, err := PlanRefresh(Refresh{Query: "SELECT 1", Columns: []Column{{"day", "DATE"}, {"l", "INTEGER[]"}}, PartitionBy: []string{"day"}}); err != nil {
+		t.Errorf("without a key nested columns are fine: %v", err)
+	}
+	if _, err := PlanPipelineRun(PipelineRun{Columns: []Column{{"l", "INTEGER[]"}}, Options: map[string]string{"encryption_key": "k"}}); pgerr.Code(err) != "0A000" {
+		t.Errorf("PlanPipelineRun of a nested column with a key: %v", err)
 	}
 }
 

@@ -35,6 +35,7 @@ var ViewOptions = connectors.Specs{
 	{Name: "timeout", Type: connectors.String, Doc: "bound of each attempt, e.g. '10 minutes' (default: none)"},
 	{Name: "keep_versions", Type: connectors.Int, Unsupported: "old versions are removed as soon as no reader needs them"},
 	{Name: "min_interval", Type: connectors.String, Doc: "REFRESH ON CHANGE: at most one refresh per this interval, e.g. '30s'"},
+	{Name: "encryption_key", Type: connectors.String, Doc: encryptionKeyDoc},
 }
 
 // ValidateViewOptions checks the WITH options of a materialized view.
@@ -54,6 +55,9 @@ func ValidateViewOptions(raw map[string]string) (map[string]string, error) {
 		return nil, err
 	}
 	if err := validateLocation(opts); err != nil {
+		return nil, err
+	}
+	if err := validateEncryptionKey(opts); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -145,12 +149,22 @@ type RefreshPlan struct {
 	// is rewritten into files of about that size (SplitSQL): DuckDB cannot
 	// combine FILE_SIZE_BYTES with PARTITION_BY.
 	SplitAbove int64
+	// EncryptionKey, when set, names the key the written files (after any
+	// split) are encrypted with before they are published; the version's
+	// view reads them with it (VersionViewSQL).
+	EncryptionKey string
 }
 
 // PlanRefresh plans a full refresh of a materialized view.
 func PlanRefresh(r Refresh) (RefreshPlan, error) {
 	if err := checkPartitionColumns(r.Columns, r.PartitionBy); err != nil {
 		return RefreshPlan{}, err
+	}
+	key := r.Options["encryption_key"]
+	if key != "" {
+		if err := CheckEncryptable(r.Columns); err != nil {
+			return RefreshPlan{}, err
+		}
 	}
 	compression := r.Options["compression"]
 	if compression == "" {
@@ -178,13 +192,15 @@ func PlanRefresh(r Refresh) (RefreshPlan, error) {
 		query = fmt.Sprintf("SELECT * FROM (%s\n) ORDER BY %s", query, identList(r.PartitionBy))
 	}
 	return RefreshPlan{
-		CopySQL:    fmt.Sprintf("COPY (%s\n) TO %s (%s)", query, target, strings.Join(opts, ", ")),
-		SplitAbove: splitAbove,
+		CopySQL:       fmt.Sprintf("COPY (%s\n) TO %s (%s)", query, target, strings.Join(opts, ", ")),
+		SplitAbove:    splitAbove,
+		EncryptionKey: key,
 	}, nil
 }
 
 // SplitSQL rewrites one Parquet file into files of about size bytes in dir,
-// returning one row per file written.
+// returning one row per file written. It reads a staged file, which is
+// still in plaintext: files are encrypted after they are split.
 func SplitSQL(file, dir string, size int64, compression string) string {
 	if compression == "" {
 		compression = "zstd"
@@ -221,22 +237,29 @@ func hasColumn(cols []Column, name string) bool {
 
 // VersionViewSQL is the definition of the DuckDB view that exposes one
 // published version at path: the query's columns, in the query's order and
-// with the query's types, read from the version's Parquet files.
-func VersionViewSQL(path string, cols []Column, partitionBy []string) string {
+// with the query's types, read from the version's Parquet files, which are
+// encrypted with the key named key when it is not "".
+func VersionViewSQL(path string, cols []Column, partitionBy []string, key string) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = ident(c.Name)
 	}
 	if len(partitionBy) == 0 {
-		return fmt.Sprintf("SELECT %s FROM read_parquet(%s)", strings.Join(names, ", "), quote(filepath.Join(path, "*.parquet")))
+		return fmt.Sprintf("SELECT %s FROM read_parquet(%s%s)", strings.Join(names, ", "), quote(filepath.Join(path, "*.parquet")), encryptionConfig(key))
 	}
+	glob := filepath.Join(path, strings.Repeat("*/", len(partitionBy))+"*.parquet")
+	return fmt.Sprintf("SELECT %s FROM read_parquet(%s, %s%s)",
+		strings.Join(names, ", "), quote(glob), hiveOptions(cols, partitionBy), encryptionConfig(key))
+}
+
+// hiveOptions are read_parquet's options for files under hive partition
+// directories: the partition columns with the query's types.
+func hiveOptions(cols []Column, partitionBy []string) string {
 	types := make([]string, len(partitionBy))
 	for i, p := range partitionBy {
 		types[i] = quote(p) + ": " + quote(columnType(cols, p))
 	}
-	glob := filepath.Join(path, strings.Repeat("*/", len(partitionBy))+"*.parquet")
-	return fmt.Sprintf("SELECT %s FROM read_parquet(%s, hive_partitioning = true, hive_types = {%s})",
-		strings.Join(names, ", "), quote(glob), strings.Join(types, ", "))
+	return "hive_partitioning = true, hive_types = {" + strings.Join(types, ", ") + "}"
 }
 
 // EmptyViewSQL is the definition of a view with the query's columns and no

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/sluice-db/sluice/connectors/s3"
+	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/sqlplan"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -56,6 +59,20 @@ type Config struct {
 	FileRoots []string `mapstructure:"file_roots"`
 	// Secrets says where the secrets key comes from (secrets.go).
 	Secrets SecretsConfig `mapstructure:"secrets"`
+	// EncryptionKeys are the keys materialized views and pipelines WITH
+	// (encryption_key = 'name') encrypt their Parquet files with (YAML
+	// only; the material comes from a file or an environment variable).
+	EncryptionKeys []EncryptionKey `mapstructure:"encryption_keys"`
+}
+
+// EncryptionKey is one entry of encryption_keys: a name, and where its
+// material is, exactly one of a file and an environment variable, holding
+// the base64 of 32 random bytes (`gateway keygen`). The material itself is
+// never in the YAML file, a flag or a log line.
+type EncryptionKey struct {
+	Name    string `mapstructure:"name"`
+	KeyFile string `mapstructure:"key_file"`
+	KeyEnv  string `mapstructure:"key_env"`
 }
 
 // User is one entry of the users list (YAML only). Password is the stored
@@ -127,6 +144,7 @@ var configKeys = []configKey{
 	{"object_storage.retries", "retries of a failed request (0: 3)", false},
 	{"secrets.key_file", "file holding the secrets key, the base64 of 32 random bytes, that encrypts CREATE SECRET values and stored credentials (empty: no key)", false},
 	{"secrets.key_env", "environment variable holding the secrets key (base64 of 32 bytes); removed from the gateway's environment once read", false},
+	{"encryption_keys", "named AES-256 keys for WITH (encryption_key = ...): name and key_file or key_env (YAML file only)", true},
 }
 
 func flagName(key string) string { return strings.NewReplacer("_", "-", ".", "-").Replace(key) }
@@ -378,7 +396,61 @@ func (c Config) Validate() error {
 	if _, err := c.SecretsKey(); err != nil { // secrets.go
 		return err
 	}
-	return c.validateSecurity()
+	if err := c.validateSecurity(); err != nil {
+		return err
+	}
+	_, err = c.LoadEncryptionKeys()
+	return err
+}
+
+// LoadEncryptionKeys reads each encryption_keys entry's material: name ->
+// the 32-byte key. An unreadable file, an unset or empty variable, bad
+// base64 or a key of another size is an error naming the entry's key; no
+// message quotes the material.
+func (c Config) LoadEncryptionKeys() (map[string][]byte, error) {
+	if len(c.EncryptionKeys) == 0 {
+		return nil, nil
+	}
+	keys := make(map[string][]byte, len(c.EncryptionKeys))
+	for i, k := range c.EncryptionKeys {
+		at := func(field string) string { return fmt.Sprintf("encryption_keys[%d].%s", i, field) }
+		if !sqlplan.ValidKeyName(k.Name) {
+			return nil, &ConfigError{Key: at("name"), Err: fmt.Errorf("%q is not a lower case identifier (letters a-z, digits, _; at most 63)", k.Name)}
+		}
+		if _, dup := keys[k.Name]; dup {
+			return nil, &ConfigError{Key: at("name"), Err: fmt.Errorf("key %q is listed twice", k.Name)}
+		}
+		var text, field string
+		switch {
+		case k.KeyFile != "" && k.KeyEnv != "":
+			return nil, &ConfigError{Key: at("key_file"), Err: fmt.Errorf("key %q: set key_file or key_env, not both", k.Name)}
+		case k.KeyFile != "":
+			field = "key_file"
+			b, err := os.ReadFile(k.KeyFile)
+			if err != nil {
+				return nil, &ConfigError{Key: at(field), Err: fmt.Errorf("key %q: %w", k.Name, err)}
+			}
+			text = string(b)
+		case k.KeyEnv != "":
+			field = "key_env"
+			text = os.Getenv(k.KeyEnv)
+			if strings.TrimSpace(text) == "" {
+				return nil, &ConfigError{Key: at(field), Err: fmt.Errorf("key %q: environment variable %s is unset or empty", k.Name, k.KeyEnv)}
+			}
+		default:
+			return nil, &ConfigError{Key: at("key_file"), Err: fmt.Errorf("key %q: set key_file or key_env (the key itself is never in this file)", k.Name)}
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+		if err != nil {
+			return nil, &ConfigError{Key: at(field), Err: fmt.Errorf("key %q is not base64 (make one with `sluice-gateway keygen`)", k.Name)}
+		}
+		if len(key) != engine.EncryptionKeySize {
+			return nil, &ConfigError{Key: at(field), Err: fmt.Errorf("key %q has %d bytes, want %d (AES-256; DuckDB 1.5 would take the base64 text of a 16- or 24-byte key as the key itself)",
+				k.Name, len(key), engine.EncryptionKeySize)}
+		}
+		keys[k.Name] = key
+	}
+	return keys, nil
 }
 
 // objectStorageKey is the object_storage key an s3.Config error names.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -369,5 +370,94 @@ func TestObjectStorageCAFile(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Key != "object_storage.ca_file" || !strings.Contains(err.Error(), "gone.pem") {
 		t.Errorf("a missing ca_file: %v, want a config error naming object_storage.ca_file and the file", err)
+	}
+}
+
+func TestEncryptionKeys(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	keyFile := filepath.Join(dir, "k1.key")
+	if code := run([]string{"keygen", "--out", keyFile}, &out, &errOut); code != exitOK {
+		t.Fatalf("keygen: code %d: %s", code, errOut.String())
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v, want mode 0600", fi, err)
+	}
+	if code := run([]string{"keygen", "--out", keyFile}, &out, &errOut); code != exitFailed {
+		t.Fatalf("keygen over an existing file: code %d", code)
+	}
+	out.Reset()
+	if code := run([]string{"keygen"}, &out, &errOut); code != exitOK {
+		t.Fatalf("keygen to stdout: code %d", code)
+	}
+	envKey := strings.TrimSpace(out.String())
+	t.Setenv("TEST_SLUICE_K2", envKey)
+	cfg, err := load(t, "--config", writeFile(t, "encryption_keys:\n  - {name: k1, key_file: "+keyFile+"}\n  - {name: k2, key_env: TEST_SLUICE_K2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := cfg.LoadEncryptionKeys()
+	if err != nil || len(keys) != 2 || len(keys["k1"]) != 32 || len(keys["k2"]) != 32 {
+		t.Fatalf("keys: %d %v", len(keys), err)
+	}
+	file, _ := os.ReadFile(keyFile)
+	if want, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(string(file))); !bytes.Equal(keys["k1"], want) {
+		t.Fatal("k1 is not the key of its file")
+	}
+}
+
+func TestBadEncryptionKeys(t *testing.T) {
+	dir := t.TempDir()
+	put := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secret := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	short := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	unreadable := filepath.Join(dir, "missing.key")
+	tests := []struct {
+		name, file, wantKey string
+		env                 map[string]string
+	}{
+		{name: "unreadable file", file: "encryption_keys:\n  - {name: k, key_file: " + unreadable + "}\n", wantKey: "encryption_keys[0].key_file"},
+		{name: "not base64", file: "encryption_keys:\n  - {name: k, key_file: " + put("bad.key", "not base64 at all!") + "}\n", wantKey: "encryption_keys[0].key_file"},
+		{name: "128-bit key", file: "encryption_keys:\n  - {name: k, key_file: " + put("short.key", short) + "}\n", wantKey: "encryption_keys[0].key_file"},
+		{name: "empty env", env: map[string]string{"TEST_SLUICE_EMPTY": ""}, file: "encryption_keys:\n  - {name: k, key_env: TEST_SLUICE_EMPTY}\n", wantKey: "encryption_keys[0].key_env"},
+		{name: "unset env", file: "encryption_keys:\n  - {name: ok, key_env: TEST_SLUICE_GOOD}\n  - {name: k, key_env: TEST_SLUICE_UNSET}\n", wantKey: "encryption_keys[1].key_env",
+			env: map[string]string{"TEST_SLUICE_GOOD": secret}},
+		{name: "both sources", file: "encryption_keys:\n  - {name: k, key_env: X, key_file: /x}\n", wantKey: "encryption_keys[0].key_file"},
+		{name: "no source", file: "encryption_keys:\n  - {name: k}\n", wantKey: "encryption_keys[0].key_file"},
+		{name: "inline key refused", file: "encryption_keys:\n  - {name: k, key: " + secret + "}\n", wantKey: "encryption_keys[0]"},
+		{name: "bad name", file: "encryption_keys:\n  - {name: My-Key, key_env: TEST_SLUICE_GOOD}\n", wantKey: "encryption_keys[0].name", env: map[string]string{"TEST_SLUICE_GOOD": secret}},
+		{name: "twice", file: "encryption_keys:\n  - {name: k, key_env: TEST_SLUICE_GOOD}\n  - {name: k, key_env: TEST_SLUICE_GOOD}\n", wantKey: "encryption_keys[1].name",
+			env: map[string]string{"TEST_SLUICE_GOOD": secret}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			os.Unsetenv("TEST_SLUICE_UNSET")
+			_, err := load(t, "--config", writeFile(t, tt.file))
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Key != tt.wantKey {
+				t.Fatalf("error %v, want a ConfigError naming %s", err, tt.wantKey)
+			}
+			for _, s := range []string{secret, short, "0123456789abcdef"} {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("the error shows key material: %v", err)
+				}
+			}
+			// And the gateway refuses to start with exit code 2.
+			var out, errOut bytes.Buffer
+			if code := run([]string{"--config", writeFile(t, tt.file)}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), tt.wantKey) {
+				t.Fatalf("serve: code %d, stderr %q", code, errOut.String())
+			}
+		})
 	}
 }

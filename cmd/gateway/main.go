@@ -4,6 +4,7 @@
 //	gateway [serve] [--listen ADDR] [--data-dir DIR] [--config FILE] ...
 //	gateway password [--iterations N] [--md5-user NAME] < password
 //	gateway cert [--host H[,H...]] [--out DIR] [--days N]
+//	gateway keygen [--out FILE]
 //	gateway version
 //
 // main only loads the configuration, builds the logger, wires the gateway
@@ -64,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return passwordCmd(args, os.Stdin, stdout, stderr)
 	case "cert":
 		return certCmd(args, stdout, stderr)
+	case "keygen":
+		return keygenCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice-gateway", versionString())
 		return exitOK
@@ -71,11 +74,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, connectorDocs())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway connectors | gateway version")
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway keygen | gateway connectors | gateway version")
 		newServeFlags(stdout).PrintDefaults()
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert, connectors or version)\n", cmd)
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert, keygen, connectors or version)\n", cmd)
 		return exitUsage
 	}
 }
@@ -135,6 +138,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gateway: bad configuration: %v\n", err)
 		return exitUsage
 	}
+	keys, err := cfg.LoadEncryptionKeys()
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway: bad configuration: %v\n", err)
+		return exitUsage
+	}
 
 	secretsKey, err := cfg.SecretsKey()
 	if err != nil {
@@ -177,6 +185,7 @@ func serve(args []string, stderr io.Writer) int {
 
 		SecretsKey:     secretsKey,
 		ProtectedFiles: cfg.protectedFiles(configFileName(fs)),
+		EncryptionKeys:    keys,
 	})
 	if err != nil {
 		l.Close()
@@ -189,7 +198,8 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString(),
 		"tls", tlsConfig != nil, "require_tls", cfg.RequireTLS, "auth", cfg.Auth, "users", len(cfg.Users), "max_connections", cfg.MaxConnections,
-		"secrets_key", secretsKey != nil)
+		"secrets_key", secretsKey != nil,
+		"encryption_keys", len(keys))
 
 	var rg runGroup
 	var shutdownErr error

@@ -1,10 +1,13 @@
 package main
 
 // The helper commands: `gateway password` makes a SCRAM verifier for the
-// users list, `gateway cert` a self-signed development certificate.
+// users list, `gateway cert` a self-signed development certificate,
+// `gateway keygen` an encryption key.
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -136,4 +140,44 @@ func writeNew(file string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// keygenCmd makes an encryption key for an encryption_keys entry: the
+// base64 of 32 bytes from crypto/rand, written to a new file of mode 0600
+// (--out, which it never overwrites) or to standard output.
+func keygenCmd(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("keygen", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "file to create (mode 0600) for key_file; empty: print the key")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gateway keygen [--out FILE]")
+		fmt.Fprintln(stderr, "Makes a random AES-256 key, base64, for the key_file or key_env of an encryption_keys entry.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	key := make([]byte, engine.EncryptionKeySize)
+	if _, err := rand.Read(key); err != nil {
+		fmt.Fprintf(stderr, "gateway keygen: %v\n", err)
+		return exitFailed
+	}
+	text := base64.StdEncoding.EncodeToString(key) + "\n"
+	if *out == "" {
+		fmt.Fprint(stdout, text)
+		return exitOK
+	}
+	if err := writeNew(*out, []byte(text), 0o600); err != nil {
+		fmt.Fprintf(stderr, "gateway keygen: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "encryption_keys:\n  - name: NAME\n    key_file: %s\n", *out)
+	return exitOK
 }

@@ -13,10 +13,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 	"unsafe"
 
@@ -39,7 +41,14 @@ type Config struct {
 	// Sandbox, when set, confines DuckDB's file access to its directories
 	// and freezes every setting (Sandbox).
 	Sandbox *Sandbox
+	// EncryptionKeys are registered with PRAGMA add_parquet_key when the
+	// database opens (name -> the raw 32-byte AES-256 key). DuckDB keeps
+	// them in memory for the whole instance, so every connection reads
+	// Parquet with encryption_config = {footer_key: 'name'}. Key material
+	// never appears in an error or a log line.
+	EncryptionKeys map[string][]byte
 }
+
 
 // Sandbox is DuckDB's own file sandbox, as DuckDB 1.5.6 provides it:
 // allowed_directories lists the directories any file access must be in
@@ -55,6 +64,29 @@ type Sandbox struct {
 	AllowedDirectories []string
 }
 
+
+// EncryptionKeySize is the only key size accepted: DuckDB 1.5 takes a key
+// string of 16, 24 or 32 characters as the key itself and decodes only
+// other lengths as base64, so the base64 of a 16- or 24-byte key (24 or 32
+// characters) would silently become another key. The base64 of 32 bytes
+// (44 characters) is always decoded.
+const EncryptionKeySize = 32
+
+// ValidKeyName reports whether name can name an encryption key: a lower
+// case identifier of at most 63 bytes (it is written into view definitions
+// and the catalog as it is).
+func ValidKeyName(name string) bool {
+	if name == "" || len(name) > 63 || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Validate checks what can be checked before DuckDB sees the values; DuckDB
 // checks the rest when Open applies them.
 func (c Config) Validate() error {
@@ -64,6 +96,14 @@ func (c Config) Validate() error {
 	if c.TempDir != "" {
 		if fi, err := os.Stat(c.TempDir); err == nil && !fi.IsDir() {
 			return pgerr.InvalidParameter("engine: temp_directory %q is not a directory", c.TempDir)
+		}
+	}
+	for name, key := range c.EncryptionKeys {
+		if !ValidKeyName(name) {
+			return pgerr.InvalidParameter("engine: encryption key name %q is not a lower case identifier", name)
+		}
+		if len(key) != EncryptionKeySize {
+			return pgerr.InvalidParameter("engine: encryption key %q has %d bytes, want %d", name, len(key), EncryptionKeySize)
 		}
 	}
 	return nil
@@ -142,6 +182,9 @@ func (db *DB) apply(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("engine: load %s: %w", ext, err)
 		}
 	}
+	if err := addParquetKeys(ctx, c, cfg.EncryptionKeys); err != nil {
+		return err
+	}
 	// Timestamps with time zone are rendered in UTC (+00); make input agree.
 	if err := set("TimeZone", "UTC"); err != nil {
 		return err
@@ -187,6 +230,25 @@ func applySandbox(ctx context.Context, c *Conn, sb *Sandbox) error {
 	b := rows.Batch()
 	if ext, lock := b.Column(0).ValueStr(0), b.Column(1).ValueStr(0); ext != "false" || lock != "true" {
 		return fmt.Errorf("engine: sandbox did not take: enable_external_access=%s lock_configuration=%s", ext, lock)
+	}
+	return nil
+}
+
+// addParquetKeys registers the encryption keys (after LOAD parquet, which
+// defines the pragma). The statement holds the key, so neither it nor
+// DuckDB's message (which could quote it) goes into the error.
+func addParquetKeys(ctx context.Context, c *Conn, keys map[string][]byte) error {
+	names := make([]string, 0, len(keys))
+	for name := range keys {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b64 := base64.StdEncoding.EncodeToString(keys[name])
+		if _, err := c.Exec(ctx, "PRAGMA add_parquet_key('"+name+"', '"+b64+"')"); err != nil {
+			code := pgerr.Code(err)
+			return pgerr.New(code, "engine: DuckDB refused encryption key %q (SQLSTATE %s)", name, code)
+		}
 	}
 	return nil
 }

@@ -81,8 +81,17 @@ func translate(err error, query string) error {
 	}
 	msg, hint, context := splitMessage(de.Msg)
 	e := &pgerr.Error{Code: code(de.Type, msg), Message: msg, Hint: hint, Cause: err}
-	if e.Code == pgerrcode.QueryCanceled {
+	switch e.Code {
+	case pgerrcode.QueryCanceled:
 		e.Message = "canceling statement due to user request"
+	case pgerrcode.DataCorrupted:
+		e.Hint = "The Parquet file does not authenticate under the key configured with that name: it was encrypted with another key, or it was altered."
+	case pgerrcode.UndefinedObject:
+		if name, ok := strings.CutPrefix(msg, "No key with name "); ok {
+			name, _, _ = strings.Cut(name, " exists")
+			e.Message = "encryption key " + name + " is not configured"
+			e.Hint = "Add an encryption_keys entry of that name to the gateway's configuration and restart it."
+		}
 	}
 	if context != "" {
 		e.Position = int32(position(context, query))
@@ -115,6 +124,10 @@ func code(t duckdb.ErrorType, msg string) string {
 			return pgerrcode.UndefinedColumn
 		case has("No function matches") || has("does not exist"):
 			return pgerrcode.UndefinedFunction
+		case has("No key with name"):
+			// encryption_config names a key that is not registered: an
+			// encryption_keys entry missing from the configuration.
+			return pgerrcode.UndefinedObject
 		case has("Cannot compare") || has("type") || has("Type"):
 			return pgerrcode.DatatypeMismatch
 		}
@@ -127,6 +140,14 @@ func code(t duckdb.ErrorType, msg string) string {
 		}
 		return pgerrcode.InvalidTextRepresentation
 	case duckdb.ErrorTypeInvalidInput, duckdb.ErrorTypeSettings, duckdb.ErrorTypeInvalidConfiguration:
+		if has("AES tag") {
+			// An encrypted Parquet module failed its AES-GCM check: the
+			// wrong key, or altered bytes (the two cannot be told apart).
+			// Not transient, and not the caller's parameter: the stored
+			// data fails its integrity check, as a page checksum failure
+			// does in PostgreSQL.
+			return pgerrcode.DataCorrupted
+		}
 		return pgerrcode.InvalidParameterValue
 	case duckdb.ErrorTypeOutOfRange, duckdb.ErrorTypeDecimal:
 		return pgerrcode.NumericValueOutOfRange

@@ -103,6 +103,7 @@ func (g *Gateway) analyze(ctx context.Context, query string) (*sqlplan.Analysis,
 // authorize checks a statement before it runs. kept holds the analysis of
 // a query from a previous check of the same statement (nil: keep none).
 func (s *session) authorize(ctx context.Context, st sql.Statement, kept **sqlplan.Analysis) error {
+	s.ownership = nil
 	switch st := st.(type) {
 	case *sql.Passthrough:
 		return s.authorizeSQL(ctx, pgcatalog.Resolve(st.Text()), kept)
@@ -247,9 +248,17 @@ func (s *session) authorizeSQL(ctx context.Context, text string, kept **sqlplan.
 	case "COPY":
 		return s.authorizeCopyFile(ctx, c, sh, super)
 	case "CREATE":
-		return s.authorizeCreate(ctx, c, sh, text, super)
+		if err := s.authorizeCreate(ctx, c, sh, text, super); err != nil {
+			return err
+		}
+		s.ownership = s.ownershipOf(c, sh)
+		return nil
 	case "DROP", "ALTER", "COMMENT":
-		return s.authorizeOwner(c, sh, super)
+		if err := s.authorizeOwner(c, sh, super); err != nil {
+			return err
+		}
+		s.ownership = s.ownershipOf(c, sh)
+		return nil
 	case "ATTACH", "IMPORT":
 		if err := superOnly(strings.ToLower(sh.Verb) + " databases"); err != nil {
 			return err
@@ -474,3 +483,68 @@ var fileFunctionSet = func() map[string]bool {
 	}
 	return m
 }()
+
+// ownershipOf returns the statements that keep the catalog's owners and
+// privileges in step with a plain DuckDB DDL statement: a new relation or
+// schema is its creator's, with the creator's default privileges; a
+// dropped one leaves nothing behind (a later object of the same name
+// starts afresh); a renamed one keeps its owner and grants.
+func (s *session) ownershipOf(c *access.Checker, sh *sql.Shape) []string {
+	if sh.Temp {
+		return nil
+	}
+	snap := c.Snapshot()
+	kinds := map[string]catalog.Kind{"TABLE": catalog.KindTable, "VIEW": catalog.KindView, "SEQUENCE": catalog.KindSequence}
+	var out []string
+	switch sh.Verb {
+	case "CREATE":
+		if sh.Object == "SCHEMA" {
+			for _, n := range sh.Names {
+				if snap.SchemaExists(n.Name) {
+					continue // IF NOT EXISTS: it is not new
+				}
+				obj := catalog.Object{Kind: catalog.ObjectSchema, Name: n.Name}
+				acl := snap.DefaultACLFor(s.user, catalog.ObjectSchema, "", access.Applicable(catalog.ObjectSchema, ""))
+				out = append(out, catalog.ACLStatements(catalog.ObjectACL{Object: obj, Owner: s.user, ACL: acl})...)
+			}
+			return out
+		}
+		kind, ok := kinds[sh.Object]
+		if !ok {
+			return nil
+		}
+		for _, n := range sh.Names {
+			if _, _, exists := c.Resolve(n, s.scope()); exists {
+				continue // OR REPLACE keeps the owner and grants; IF NOT EXISTS changes nothing
+			}
+			ref := catalog.Ref{Schema: n.Schema, Name: n.Name}
+			if ref.Schema == "" {
+				ref.Schema = searchPath[0]
+			}
+			if strings.EqualFold(ref.Schema, "temp") {
+				continue
+			}
+			acl := snap.DefaultACLFor(s.user, catalog.ObjectRelation, ref.Schema, access.Applicable(catalog.ObjectRelation, kind))
+			out = append(out, catalog.ACLStatements(catalog.ObjectACL{Object: catalog.RelationObject(ref), Owner: s.user, ACL: acl})...)
+		}
+	case "DROP":
+		for _, n := range sh.Names {
+			if sh.Object == "SCHEMA" {
+				out = append(out, catalog.DropSchemaACLStatements(n.Name)...)
+				continue
+			}
+			if ref, _, ok := c.Resolve(n, s.scope()); ok {
+				out = append(out, catalog.ACLStatements(catalog.ObjectACL{Object: catalog.RelationObject(ref)})...)
+			}
+		}
+	case "ALTER":
+		if sh.RenameTo == "" || len(sh.Names) == 0 {
+			return nil
+		}
+		if ref, _, ok := c.Resolve(sh.Names[0], s.scope()); ok {
+			to := catalog.Ref{Schema: ref.Schema, Name: sh.RenameTo}
+			out = append(out, catalog.RenameACLStatements(catalog.RelationObject(ref), catalog.RelationObject(to))...)
+		}
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgerrcode"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/ddl"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgcodec"
@@ -56,8 +57,13 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.set(ctx, st, w) // settings.go
 	case *sql.ShowSetting:
 		return s.show(ctx, st, w)
-	case *sql.CreateRole, *sql.AlterRole, *sql.DropRole:
-		tag, notices, err := s.g.roles.Exec(ctx, st, s.user) // access
+	case *sql.CreateRole, *sql.AlterRole, *sql.DropRole, *sql.Grant, *sql.GrantRole, *sql.AlterDefaultPrivileges,
+		*sql.AlterOwner, *sql.ReassignOwned:
+		a, err := s.actor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tag, notices, err := s.g.roles.Exec(ctx, st, a) // access
 		if err != nil {
 			return nil, err
 		}
@@ -146,6 +152,16 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 		return s.done("ROLLBACK"), nil
 	}
 	s.beginRead()
+	// DDL whose objects get (or lose) an owner and privileges records them
+	// in the same transaction (authorize.go's ownership).
+	after := s.ownership
+	s.ownership = nil
+	wrap := len(after) > 0 && s.tx == txIdle
+	if wrap {
+		if _, err := s.conn.Exec(ctx, "BEGIN"); err != nil {
+			return nil, err
+		}
+	}
 	var res *engine.Result
 	var err error
 	if prep != nil {
@@ -153,7 +169,20 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	} else {
 		res, err = s.conn.Run(ctx, text)
 	}
+	if err == nil && len(after) > 0 {
+		for _, stmt := range after {
+			if _, err = s.conn.Exec(ctx, stmt); err != nil {
+				break
+			}
+		}
+		if wrap && err == nil {
+			_, err = s.conn.Exec(ctx, "COMMIT")
+		}
+	}
 	if err != nil {
+		if wrap {
+			_, _ = s.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
 		if verb == "ROLLBACK" || verb == "COMMIT" {
 			s.tx = txIdle
 		}
@@ -186,10 +215,11 @@ type objectStatements interface {
 	GuardDDL(ctx context.Context, text string) error
 }
 
-// roleStatements runs CREATE, ALTER and DROP ROLE (package access) as the
-// session's user.
+// roleStatements runs the statements on roles and privileges (package
+// access): CREATE / ALTER / DROP ROLE, GRANT, REVOKE, ALTER DEFAULT
+// PRIVILEGES, ALTER ... OWNER TO, REASSIGN OWNED.
 type roleStatements interface {
-	Exec(ctx context.Context, st sql.Statement, user string) (tag string, notices []*pgerr.Error, err error)
+	Exec(ctx context.Context, st sql.Statement, a access.Actor) (tag string, notices []*pgerr.Error, err error)
 }
 
 // progress sends refresh progress to the client as NOTICE messages.

@@ -72,6 +72,10 @@ type Options struct {
 	// ProtectedFiles are files no source's _file option may read (the
 	// secrets key file, the TLS key, the configuration file).
 	ProtectedFiles []string
+	// EncryptionKeys are the keys objects WITH (encryption_key = 'name')
+	// encrypt their Parquet files with: name -> 32-byte AES-256 key, from
+	// the configuration (never from SQL). Never logged.
+	EncryptionKeys map[string][]byte
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -155,6 +159,7 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		TempDir:     opts.TempDir,
 		ConnInit:    sessionInit,
 		Sandbox:     &engine.Sandbox{AllowedDirectories: allowed},
+		EncryptionKeys: opts.EncryptionKeys,
 	})
 	if err != nil {
 		return nil, err
@@ -207,6 +212,7 @@ func (g *Gateway) init(ctx context.Context) error {
 			"RESET VARIABLE sluice_user", "RESET VARIABLE sluice_all", "RESET VARIABLE sluice_superuser", "RESET VARIABLE sluice_privileges"),
 		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
 		Authorize: g.authorizeRun,
+		EncryptionKeys: g.opts.EncryptionKeys,
 	})
 	if err := g.mat.Recover(ctx); err != nil {
 		return err
@@ -217,8 +223,9 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.objects = ddl.New(ddl.Options{
 		Catalog: cat, Materializer: g.mat, Scheduler: g.sched, Sources: g.sources,
 		Storage: g.opts.ObjectStorage, BaseDir: g.baseDir, Logger: g.log,
+		EncryptionKeys: keyNames(g.opts.EncryptionKeys),
 	})
-	g.roles = access.NewRoles(cat, g.configUser)
+	g.roles = access.NewStatements(cat, g.configUser)
 	return nil
 }
 
@@ -295,6 +302,15 @@ func (g *Gateway) useSecrets() error {
 	}
 	g.sources.UseSecrets(k, g.opts.ProtectedFiles)
 	return nil
+}
+
+// keyNames are the names of the configured encryption keys.
+func keyNames(keys map[string][]byte) []string {
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	return names
 }
 
 // configUser reports whether name is a user of the configuration file

@@ -90,6 +90,10 @@ type session struct {
 	// and its temporary objects as last read.
 	varsGen    uint64
 	varsSynced bool
+	// ownership are the statements that record the owner and privileges
+	// of the objects the next passthrough DDL creates, renames or drops
+	// (set by authorize, run by passthrough in the DDL's transaction).
+	ownership []string
 	tempObjs   map[string]access.Temp
 	tempEpoch  uint64
 

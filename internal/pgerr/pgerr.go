@@ -96,3 +96,10 @@ func DuplicateTable(name string) *Error {
 func InvalidParameter(format string, args ...any) *Error {
 	return New(pgerrcode.InvalidParameterValue, format, args...)
 }
+
+// WithDetail returns a copy of e with its DETAIL set.
+func (e *Error) WithDetail(detail string) *Error {
+	c := *e
+	c.Detail = detail
+	return &c
+}
