@@ -133,6 +133,9 @@ func (c *Checker) table(ctx context.Context, role string, t sqlplan.TableRef, sc
 			}
 			return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for schema %s: Sluice's catalog is read through the system tables of schema sluice", schema)
 		case catalogSchemas[schema]:
+			if !super && schema == "pg_catalog" {
+				return c.systemRelation(schema, name, t)
+			}
 			return nil
 		}
 		if ref, rel, ok := c.lookup(schema, name); ok {
@@ -185,11 +188,24 @@ func (c *Checker) systemRelation(schema, name string, t sqlplan.TableRef) error 
 		e.Hint = "Use pg_catalog or information_schema, which list the objects you may use."
 		return e
 	}
-	if t.Catalog != "" && strings.EqualFold(t.Catalog, "system") && schema != "pg_catalog" && schema != "information_schema" {
-		return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for %s.%s.%s", t.Catalog, t.Schema, name)
+	if (schema == "" || schema == "pg_catalog") && listingCatalogs[lname] {
+		e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for view %s: it lists every object of the database", name)
+		e.Hint = "Use pg_catalog or information_schema, which list the objects you may use."
+		return e
+	}
+	if strings.EqualFold(t.Catalog, "system") {
+		// DuckDB's own catalogs, unfiltered (pg_catalog and
+		// information_schema name the filtered ones).
+		e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for %s.%s.%s", t.Catalog, t.Schema, name)
+		e.Hint = "Name pg_catalog and information_schema relations without the system catalog."
+		return e
 	}
 	return nil
 }
+
+// listingCatalogs are DuckDB's pg_catalog relations that list objects of
+// every role and have no filtered overlay.
+var listingCatalogs = map[string]bool{"pg_indexes": true, "pg_sequences": true, "pg_sequence": true, "pg_depend": true}
 
 // lookup finds a relation case-insensitively, as DuckDB resolves names.
 func (c *Checker) lookup(schema, name string) (catalog.Ref, catalog.Relation, bool) {

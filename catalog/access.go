@@ -40,6 +40,17 @@ var accessDDL = []string{
 		kind    VARCHAR NOT NULL,
 		acl     VARCHAR[] NOT NULL
 	)`,
+	// The roles that are not SQL roles (the built-in and predefined ones,
+	// the configuration file's users), for pg_roles: rewritten at each
+	// start (SetStaticRoles).
+	`CREATE TABLE IF NOT EXISTS sluice_catalog.static_roles (
+		oid         BIGINT NOT NULL,
+		name        VARCHAR NOT NULL,
+		superuser   BOOLEAN NOT NULL,
+		createrole  BOOLEAN NOT NULL,
+		inherit     BOOLEAN NOT NULL,
+		login       BOOLEAN NOT NULL
+	)`,
 	`ALTER TABLE sluice_catalog.roles ADD COLUMN IF NOT EXISTS superuser BOOLEAN DEFAULT false`,
 	`ALTER TABLE sluice_catalog.roles ADD COLUMN IF NOT EXISTS createrole BOOLEAN DEFAULT false`,
 	`ALTER TABLE sluice_catalog.roles ADD COLUMN IF NOT EXISTS inherit BOOLEAN DEFAULT true`,
@@ -472,4 +483,20 @@ func (s *Store) Relations(ctx context.Context) (schemas []string, rels []Relatio
 		}
 	}
 	return schemas, rels, macros, rows.Err()
+}
+
+// SetStaticRoles replaces the rows of the roles that are not SQL roles.
+func (s *Store) SetStaticRoles(ctx context.Context, roles []Role) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.static_roles`); err != nil {
+			return err
+		}
+		for _, r := range roles {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.static_roles VALUES ($1, $2, $3, $4, $5, $6)`,
+				r.OID, r.Name, r.Superuser, r.CreateRole, r.Inherit, r.Login); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -9,6 +9,7 @@ import (
 	stdsql "database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluice-db/sluice/sql"
@@ -27,15 +28,18 @@ const Schema = "pg_sluice"
 
 // overlaid is the set of pg_catalog names the overlay schema defines.
 var overlaid = func() map[string]bool {
-	m := map[string]bool{"pg_class": true, "pg_namespace": true, "pg_matviews": true, "pg_get_userbyid": true, "pg_settings": true}
+	m := map[string]bool{"pg_class": true, "pg_namespace": true, "pg_matviews": true, "pg_get_userbyid": true, "pg_settings": true,
+		"pg_has_role": true}
 	for _, n := range pgCatalogNames {
 		m[n] = true
 	}
 	return m
 }()
 
-// overlayDDL creates the overlays (relations.go, settings.go).
-var overlayDDL = append([]string{`CREATE SCHEMA IF NOT EXISTS pg_sluice`}, pgCatalogDDL...)
+// overlayDDL creates the overlays (relations.go, settings.go,
+// privileges.go), in dependency order.
+var overlayDDL = append(append(append([]string{`CREATE SCHEMA IF NOT EXISTS pg_sluice`}, pgCatalogDDL...),
+	privilegesDDL...), informationSchemaDDL()...)
 
 // Resolve points pg_catalog-qualified references to overlaid
 // names at the overlay schema.
@@ -44,7 +48,17 @@ var overlayDDL = append([]string{`CREATE SCHEMA IF NOT EXISTS pg_sluice`}, pgCat
 func Resolve(stmt string) string {
 	stmt = sql.TranslateSyntax(stmt, castFuncs)
 	stmt = sql.RenameCalls(stmt, computedNameFuncs)
+	stmt = sql.RequalifySchema(stmt, "information_schema", infoSchema, infoOverlaid)
 	return sql.RequalifySchema(stmt, "pg_catalog", Schema, overlaid)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // computedNameFuncs are functions whose overlay takes a constant name (so

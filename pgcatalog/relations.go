@@ -109,17 +109,41 @@ var pgCatalogDDL = append([]string{
 	// OIDs PostgreSQL gives them (clients hard-code 2200 and 11). DuckDB's
 	// default schema main, where Sluice puts nothing, shows only when
 	// something is in it.
+	// What the relations below need first: lookup(entries, key), the
+	// roles, and which relations the session's role may see listed (the
+	// catalogs and Sluice's system tables always; others when it holds a
+	// privilege on them, or sees every row: catalog/system.go's variables).
+	`CREATE OR REPLACE MACRO pg_sluice.lookup(entries, key) AS entries.v[list_position(entries.k, key)]`,
+	`CREATE OR REPLACE MACRO pg_sluice.listed(s, n) AS
+		s IN ('pg_catalog', 'information_schema', 'sluice') OR sluice_catalog.visible(s, n)`,
+	// Every role: the built-in one, the predefined ones and the users of
+	// the configuration file (sluice_catalog.static_roles, written at each
+	// start), and those made with CREATE ROLE (sluice_catalog.roles).
+	`CREATE OR REPLACE VIEW pg_sluice.pg_roles AS
+		SELECT name AS rolname, superuser AS rolsuper, inherit AS rolinherit, createrole AS rolcreaterole,
+			superuser AS rolcreatedb, login AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
+			'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, superuser AS rolbypassrls,
+			NULL::VARCHAR[] AS rolconfig, oid::BIGINT AS oid
+		FROM (SELECT oid, name, superuser, createrole, inherit, login FROM sluice_catalog.static_roles
+			UNION ALL
+			SELECT oid, name, coalesce(superuser, false), coalesce(createrole, false), coalesce(inherit, true), login
+			FROM sluice_catalog.roles WHERE name NOT IN (SELECT name FROM sluice_catalog.static_roles))`,
+	`CREATE OR REPLACE MACRO pg_sluice.role_oid(pgs_role) AS pg_sluice.lookup(
+		(SELECT {'k': list(rolname), 'v': list(oid)} FROM pg_sluice.pg_roles), pgs_role)`,
+	`CREATE OR REPLACE MACRO pg_sluice.owner_of(s, n) AS coalesce(
+		(SELECT a.owner FROM sluice_catalog.acl a WHERE a.kind = 'relation' AND a.schema = s AND a.name = n), 'sluice')`,
 	`CREATE OR REPLACE MACRO pg_sluice.nsp_oid(raw, name) AS
 		CASE name WHEN 'public' THEN 2200 WHEN 'pg_catalog' THEN 11 ELSE raw END`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_namespace AS
-		SELECT pg_sluice.nsp_oid(oid, schema_name) AS oid, schema_name AS nspname, 10 AS nspowner, NULL::VARCHAR[] AS nspacl,
-			0::BIGINT AS xmin
-		FROM duckdb_schemas()
-		WHERE (database_name = 'warehouse' AND schema_name NOT IN ('pg_sluice', 'sluice_catalog') AND (schema_name <> 'main' OR EXISTS (
+		SELECT pg_sluice.nsp_oid(d.oid, d.schema_name) AS oid, d.schema_name AS nspname,
+			coalesce(pg_sluice.role_oid(a.owner), 10)::BIGINT AS nspowner, a.acl AS nspacl, 0::BIGINT AS xmin
+		FROM duckdb_schemas() d
+		LEFT JOIN sluice_catalog.acl a ON a.kind = 'schema' AND a.schema = '' AND a.name = d.schema_name
+		WHERE (d.database_name = 'warehouse' AND d.schema_name NOT IN ('pg_sluice', 'pg_sluice_info', 'sluice_catalog') AND (d.schema_name <> 'main' OR EXISTS (
 				SELECT 1 FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name = 'main'
 				UNION ALL SELECT 1 FROM duckdb_views() WHERE database_name = 'warehouse' AND schema_name = 'main' AND NOT internal
 				UNION ALL SELECT 1 FROM duckdb_sequences() WHERE database_name = 'warehouse' AND schema_name = 'main')))
-		   OR (database_name = 'system' AND schema_name IN ('pg_catalog', 'information_schema'))`,
+		   OR (d.database_name = 'system' AND d.schema_name IN ('pg_catalog', 'information_schema'))`,
 	// Materialized views and pipelines are DuckDB views over their files;
 	// both are materialized relations, reported as relkind 'm' as PostgreSQL
 	// does for materialized views (so psql's \dm lists them). The overlay
@@ -130,11 +154,11 @@ var pgCatalogDDL = append([]string{
 		SELECT c.* REPLACE (
 				CASE WHEN m.name IS NOT NULL THEN 'm' ELSE c.relkind END AS relkind,
 				pg_sluice.nsp_oid(c.relnamespace, s.schema_name) AS relnamespace,
-				10 AS relowner,
+				coalesce(pg_sluice.role_oid(a.owner), 10)::BIGINT AS relowner,
 				CASE WHEN m.name IS NOT NULL OR c.relkind = 'r' THEN 2 ELSE 0 END AS relam,
 				CASE WHEN m.name IS NOT NULL OR c.relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident,
 				coalesce(m.populated, c.relispopulated) AS relispopulated,
-				0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl, NULL::VARCHAR[] AS reloptions,
+				0::BIGINT AS relminmxid, a.acl AS relacl, NULL::VARCHAR[] AS reloptions,
 				NULL::VARCHAR AS relpartbound),
 			false AS relforcerowsecurity
 		FROM system.pg_catalog.pg_class c
@@ -142,7 +166,9 @@ var pgCatalogDDL = append([]string{
 		LEFT JOIN (SELECT schema, name, version IS NOT NULL AS populated FROM sluice_catalog.materialized_views
 			UNION ALL SELECT schema, name, last_run IS NOT NULL FROM sluice_catalog.pipelines) m
 			ON m.schema = s.schema_name AND m.name = c.relname
-		WHERE coalesce(s.schema_name NOT IN ('pg_sluice', 'sluice_catalog'), true)`,
+		LEFT JOIN sluice_catalog.acl a ON a.kind = 'relation' AND a.schema = s.schema_name AND a.name = c.relname
+		WHERE coalesce(s.schema_name NOT IN ('pg_sluice', 'pg_sluice_info', 'sluice_catalog'), true)
+			AND pg_sluice.listed(s.schema_name, c.relname)`,
 	// The rows of pg_class JOIN pg_namespace, with only the columns name
 	// lookups need (oid, relname, relnamespace, nspname, and DuckDB's
 	// relkind, before materialized relations become 'm'): the same
@@ -158,8 +184,9 @@ var pgCatalogDDL = append([]string{
 			UNION ALL SELECT sequence_oid, schema_oid, sequence_name, 'S' FROM duckdb_sequences()
 			UNION ALL SELECT index_oid, schema_oid, index_name, 'i' FROM duckdb_indexes()) r
 		JOIN duckdb_schemas() s ON s.oid = r.schema_oid
-		WHERE (s.database_name = 'warehouse' AND s.schema_name NOT IN ('pg_sluice', 'sluice_catalog'))
-		   OR (s.database_name = 'system' AND s.schema_name IN ('pg_catalog', 'information_schema'))`,
+		WHERE ((s.database_name = 'warehouse' AND s.schema_name NOT IN ('pg_sluice', 'pg_sluice_info', 'sluice_catalog'))
+		   OR (s.database_name = 'system' AND s.schema_name IN ('pg_catalog', 'information_schema')))
+			AND pg_sluice.listed(s.schema_name, r.relname)`,
 	// The names ::regclass accepts for each relation: relname, nspname.relname
 	// and "nspname"."relname" (pgs_-prefixed, so that a macro's argument is
 	// never captured by these columns).
@@ -189,14 +216,15 @@ var pgCatalogDDL = append([]string{
 	// PostgreSQL's deparsed form starts with a space and ends with ';'.
 	`CREATE OR REPLACE MACRO pg_sluice.viewdef_text(q) AS ' ' || rtrim(trim(q), ';') || ';'`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_matviews AS
-		SELECT m.schema AS schemaname, m.name AS matviewname, 'sluice' AS matviewowner,
+		SELECT m.schema AS schemaname, m.name AS matviewname, pg_sluice.owner_of(m.schema, m.name) AS matviewowner,
 			NULL::VARCHAR AS tablespace, false AS hasindexes, m.version IS NOT NULL AS ispopulated,
 			pg_sluice.viewdef_text(m.query) AS definition
-		FROM sluice_catalog.materialized_views m
+		FROM sluice_catalog.materialized_views m WHERE pg_sluice.listed(m.schema, m.name)
 		UNION ALL
-		SELECT p.schema, p.name, 'sluice', NULL::VARCHAR, false, p.last_run IS NOT NULL, pg_sluice.viewdef_text(p.query)
-		FROM sluice_catalog.pipelines p`,
-	`CREATE OR REPLACE MACRO pg_sluice.pg_get_userbyid(id) AS 'sluice'`,
+		SELECT p.schema, p.name, pg_sluice.owner_of(p.schema, p.name), NULL::VARCHAR, false, p.last_run IS NOT NULL, pg_sluice.viewdef_text(p.query)
+		FROM sluice_catalog.pipelines p WHERE pg_sluice.listed(p.schema, p.name)`,
+	`CREATE OR REPLACE MACRO pg_sluice.pg_get_userbyid(id) AS coalesce(pg_sluice.lookup(
+		(SELECT {'k': list(oid), 'v': list(rolname)} FROM pg_sluice.pg_roles), id::BIGINT), 'unknown (OID=' || id || ')')`,
 
 	// Types and their receive functions (Npgsql joins pg_proc on typreceive
 	// to tell arrays, by proname 'array_recv').
@@ -263,9 +291,6 @@ var pgCatalogDDL = append([]string{
 	`CREATE OR REPLACE VIEW pg_sluice.pg_partitioned_table AS
 		SELECT 0::BIGINT AS partrelid, 'r' AS partstrat, 0::SMALLINT AS partnatts
 		WHERE false`,
-	`CREATE OR REPLACE VIEW pg_sluice.pg_auth_members AS
-		SELECT 0::BIGINT AS oid, 0::BIGINT AS roleid, 0::BIGINT AS member, 0::BIGINT AS grantor, false AS admin_option
-		WHERE false`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_parameter_acl AS
 		SELECT 0::BIGINT AS oid, NULL::VARCHAR AS parname, NULL::VARCHAR[] AS paracl
 		WHERE false`,
@@ -313,7 +338,8 @@ var pgCatalogDDL = append([]string{
 			NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval
 		FROM duckdb_columns() c
 		LEFT JOIN pg_sluice.pg_type t ON t.oid = pg_sluice.sluice_type_oid(c.data_type)
-		WHERE c.database_name IN ('warehouse', 'system') AND c.schema_name NOT IN ('pg_sluice', 'sluice_catalog')`,
+		WHERE c.database_name IN ('warehouse', 'system') AND c.schema_name NOT IN ('pg_sluice', 'pg_sluice_info', 'sluice_catalog')
+			AND pg_sluice.listed(c.schema_name, c.table_name)`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_attrdef AS
 		SELECT (table_oid * 1000 + column_index)::BIGINT AS oid, table_oid::BIGINT AS adrelid,
 			column_index::SMALLINT AS adnum, column_default AS adbin
@@ -414,15 +440,11 @@ var pgCatalogDDL = append([]string{
 			0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace,
 			'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale,
 			NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl`,
-	// The built-in role, and the roles made with CREATE ROLE (sluice_catalog.roles).
-	`CREATE OR REPLACE VIEW pg_sluice.pg_roles AS
-		SELECT 'sluice' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole,
-			true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
-			'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, false AS rolbypassrls,
-			NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid
-		UNION ALL
-		SELECT name, true, true, true, false, login, false, -1, '********', NULL::TIMESTAMPTZ, true, NULL::VARCHAR[], oid
-		FROM sluice_catalog.roles`,
+	`CREATE OR REPLACE VIEW pg_sluice.pg_auth_members AS
+		SELECT row_number() OVER (ORDER BY m.role, m.member)::BIGINT AS oid, pg_sluice.role_oid(m.role)::BIGINT AS roleid,
+			pg_sluice.role_oid(m.member)::BIGINT AS member, coalesce(pg_sluice.role_oid(m.grantor), 10)::BIGINT AS grantor,
+			m.admin_option
+		FROM sluice_catalog.role_members m`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_user AS
 		SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper,
 			rolreplication AS userepl, rolbypassrls AS usebypassrls, rolpassword AS passwd,
@@ -434,31 +456,24 @@ var pgCatalogDDL = append([]string{
 	`CREATE OR REPLACE MACRO pg_sluice.version() AS 'PostgreSQL 15.0 (Sluice, DuckDB ' || system.main.version() || ')'`,
 
 	`CREATE OR REPLACE VIEW pg_sluice.pg_tables AS
-		SELECT n.nspname AS schemaname, c.relname AS tablename, 'sluice' AS tableowner, NULL::VARCHAR AS tablespace,
+		SELECT n.nspname AS schemaname, c.relname AS tablename, pg_sluice.pg_get_userbyid(c.relowner) AS tableowner, NULL::VARCHAR AS tablespace,
 			false AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity
 		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p')`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_views AS
-		SELECT n.nspname AS schemaname, c.relname AS viewname, 'sluice' AS viewowner,
+		SELECT n.nspname AS schemaname, c.relname AS viewname, pg_sluice.pg_get_userbyid(c.relowner) AS viewowner,
 			pg_sluice.viewdef_text(coalesce(q.query, v.sql)) AS definition
 		FROM pg_sluice.pg_class c JOIN pg_sluice.pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN pg_sluice.view_queries q ON q.oid = c.oid
 		LEFT JOIN duckdb_views() v ON v.view_oid = c.oid
 		WHERE c.relkind = 'v'`,
 
-	// Visibility and privileges: everything in a schema on the search path
-	// is visible; the one role holds every privilege.
+	// Visibility: everything in a schema on the search path is visible
+	// (privileges: privileges.go).
 	`CREATE OR REPLACE MACRO pg_sluice.pg_table_is_visible(id) AS list_contains(
 		(SELECT list(pgs_r.oid) FROM pg_sluice.relations pgs_r WHERE pgs_r.nspname IN ('public', 'pg_catalog')), id::BIGINT)`,
 	`CREATE OR REPLACE MACRO pg_sluice.current_schemas(implicit) AS
 		CASE WHEN implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_table_privilege(a, b) AS true, (a, b, c) AS true`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_any_column_privilege(a, b) AS true, (a, b, c) AS true`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_column_privilege(a, b, c) AS true, (a, b, c, d) AS true`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_schema_privilege(a, b) AS true, (a, b, c) AS true`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_database_privilege(a, b) AS true, (a, b, c) AS true`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_function_privilege(a, b) AS true, (a, b, c) AS true`,
-	`CREATE OR REPLACE MACRO pg_sluice.has_sequence_privilege(a, b) AS true, (a, b, c) AS true`,
 
 	// Sizes: materialized relations know their files' bytes; a view has
 	// none; DuckDB does not tell a table's size (NULL).

@@ -77,7 +77,8 @@ func (s *session) temps(ctx context.Context) (map[string]access.Temp, error) {
 	for rows.Next() {
 		rec := rows.Batch()
 		for i := 0; i < int(rec.NumRows()); i++ {
-			kind, name, body := rec.Column(0).ValueStr(i), rec.Column(1).ValueStr(i), rec.Column(2).ValueStr(i)
+			// Clone: the batch's memory is reused by the next one.
+			kind, name, body := strings.Clone(rec.Column(0).ValueStr(i)), strings.Clone(rec.Column(1).ValueStr(i)), strings.Clone(rec.Column(2).ValueStr(i))
 			out[strings.ToLower(name)] = access.Temp{Kind: kind, Body: body}
 		}
 	}
@@ -123,6 +124,18 @@ func (s *session) authorize(ctx context.Context, st sql.Statement, kept **sqlpla
 		}
 		return s.g.engineSetting(st.Name)
 	case *sql.ShowSetting:
+		switch st.Name {
+		case "tables", "databases", "all":
+			// DuckDB's SHOW TABLES / DATABASES / ALL TABLES list every
+			// relation or database.
+			snap, err := s.g.access.Snapshot(ctx)
+			if err != nil || snap.Superuser(s.user) {
+				return err
+			}
+			e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied to list every relation of the database")
+			e.Hint = `Use \dt in psql, or information_schema.tables, which list the relations you may use.`
+			return e
+		}
 		for _, c := range st.SetConfig {
 			if !settings.Keeps(c.Name) {
 				if err := s.g.engineSetting(c.Name); err != nil {
@@ -391,6 +404,8 @@ func (s *session) authorizeCreate(ctx context.Context, c *access.Checker, sh *sq
 	switch {
 	case sh.Object == "VIEW":
 		return nil // a view is checked when read, with its owner's privileges
+	case sh.Object == "MACRO":
+		return nil // a macro is checked when called, as its caller's query
 	case sh.Query != "":
 		if super && !mayReachFiles(sh.Query) {
 			return nil

@@ -202,6 +202,23 @@ func (g *Gateway) init(ctx context.Context) error {
 	if err := materialize.RegisterObjectFiles(ctx, g.db, g.opts.ObjectStorage); err != nil {
 		return err
 	}
+	snap, err := g.access.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cat.SetStaticRoles(ctx, snap.StaticRoles()); err != nil {
+		return err
+	}
+	// Another role's privileges, for has_*_privilege(role, ...).
+	if err := g.db.RegisterPredicate(ctx, pgcatalog.PrivilegeFunction, 4, func(ctx context.Context, args []string) (bool, error) {
+		snap, err := g.access.Snapshot(ctx)
+		if err != nil {
+			return false, err
+		}
+		return snap.HasPrivilege(args[0], args[1], args[2], args[3]), nil
+	}); err != nil {
+		return err
+	}
 	if err := pgcatalog.Install(ctx, g.db.SQL()); err != nil {
 		return fmt.Errorf("pg_catalog overlays: %w", err)
 	}

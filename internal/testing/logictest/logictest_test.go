@@ -53,9 +53,9 @@ func TestLogic(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for _, proto := range []Protocol{Extended, Simple} {
 				t.Run(string(proto), func(t *testing.T) {
-					conn := *connFlag
+					conn, dataDir := *connFlag, ""
 					if conn == "" {
-						conn = startGateway(t)
+						conn, dataDir = startGateway(t)
 					}
 					RunFile(t.Context(), t, path, Options{
 						ConnString: conn,
@@ -66,6 +66,7 @@ func TestLogic(t *testing.T) {
 						Vars: map[string]string{
 							"TESTDATA": testdataDir(t),
 							"TMPDIR":   t.TempDir(),
+							"DATADIR":  dataDir,
 						},
 					})
 				})
@@ -75,9 +76,9 @@ func TestLogic(t *testing.T) {
 }
 
 // startGateway opens a gateway on a temporary data directory, serves it on
-// 127.0.0.1:0 and returns a connection string; the gateway is shut down
-// when the test ends.
-func startGateway(t *testing.T) string {
+// 127.0.0.1:0 and returns a connection string and the data directory; the
+// gateway is shut down when the test ends.
+func startGateway(t *testing.T) (string, string) {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	if *verboseLog {
@@ -86,7 +87,8 @@ func startGateway(t *testing.T) string {
 	// Files are read from the repository's testdata and the tests'
 	// temporary directories.
 	roots := []string{filepath.Dir(testdataDir(t)), os.TempDir()}
-	g, err := gateway.Open(t.Context(), gateway.Options{DataDir: t.TempDir(), Logger: logger, FileRoots: roots})
+	dataDir := t.TempDir()
+	g, err := gateway.Open(t.Context(), gateway.Options{DataDir: dataDir, Logger: logger, FileRoots: roots})
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)
 	}
@@ -111,5 +113,5 @@ func startGateway(t *testing.T) string {
 			t.Errorf("Serve did not return after Shutdown")
 		}
 	})
-	return fmt.Sprintf("postgres://sluice@%s/sluice?sslmode=disable", l.Addr())
+	return fmt.Sprintf("postgres://sluice@%s/sluice?sslmode=disable", l.Addr()), dataDir
 }

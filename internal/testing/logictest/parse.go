@@ -63,8 +63,10 @@
 // with QueryExecModeSimpleProtocol. "halt" ends the file.
 //
 // In SQL and expected rows, ${TESTDATA} is replaced by the absolute path of
-// the repository's testdata directory and ${TMPDIR} by a fresh temporary
-// directory of the run (see Options.Vars).
+// the repository's testdata directory, ${TMPDIR} by a fresh temporary
+// directory of the run and ${DATADIR} by the gateway's data directory (see
+// Options.Vars). The gateway's file roots are the repository and the
+// system's temporary directory.
 package logictest
 
 import (
