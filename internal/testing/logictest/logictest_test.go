@@ -2,6 +2,7 @@ package logictest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-db/sluice/connectors"
+	"github.com/sluice-db/sluice/connectors/httpsource"
 	"github.com/sluice-db/sluice/internal/gateway"
 	"github.com/sluice-db/sluice/wire"
 )
@@ -55,7 +58,7 @@ func TestLogic(t *testing.T) {
 				t.Run(string(proto), func(t *testing.T) {
 					conn, dataDir := *connFlag, ""
 					if conn == "" {
-						conn, dataDir = startGateway(t)
+						conn, dataDir = startGateway(t, gatewayFlags(t, path))
 					}
 					RunFile(t.Context(), t, path, Options{
 						ConnString: conn,
@@ -75,10 +78,30 @@ func TestLogic(t *testing.T) {
 	}
 }
 
+// gatewayFlags reads a file's "# gateway: flag ..." lines: how the file
+// wants its gateway configured (secrets_key: with a secrets key; http:
+// with the HTTP connector).
+func gatewayFlags(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# gateway:"); ok {
+			for _, f := range strings.Fields(rest) {
+				flags[f] = true
+			}
+		}
+	}
+	return flags
+}
+
 // startGateway opens a gateway on a temporary data directory, serves it on
 // 127.0.0.1:0 and returns a connection string and the data directory; the
 // gateway is shut down when the test ends.
-func startGateway(t *testing.T) (string, string) {
+func startGateway(t *testing.T, flags map[string]bool) (string, string) {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	if *verboseLog {
@@ -88,7 +111,17 @@ func startGateway(t *testing.T) (string, string) {
 	// temporary directories.
 	roots := []string{filepath.Dir(testdataDir(t)), os.TempDir()}
 	dataDir := t.TempDir()
-	g, err := gateway.Open(t.Context(), gateway.Options{DataDir: dataDir, Logger: logger, FileRoots: roots})
+	opts := gateway.Options{DataDir: dataDir, Logger: logger, FileRoots: roots}
+	if flags["http"] {
+		opts.Connectors = connectors.NewRegistry(httpsource.Connector{})
+	}
+	if flags["secrets_key"] {
+		opts.SecretsKey = make([]byte, 32)
+		if _, err := rand.Read(opts.SecretsKey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := gateway.Open(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)
 	}

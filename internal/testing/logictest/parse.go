@@ -66,7 +66,8 @@
 // the repository's testdata directory, ${TMPDIR} by a fresh temporary
 // directory of the run and ${DATADIR} by the gateway's data directory (see
 // Options.Vars). The gateway's file roots are the repository and the
-// system's temporary directory.
+// system's temporary directory; a line "# gateway: secrets_key http" gives it a
+// secrets key and the HTTP connector.
 package logictest
 
 import (
