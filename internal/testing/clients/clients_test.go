@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // systemPython is Debian's interpreter: python3-psycopg2 and friends install
@@ -202,4 +204,53 @@ func TestPgJDBC(t *testing.T) {
 			cmd.Env = append(append(os.Environ(), "TZ=UTC"), tg.env...)
 			runScenario(t, "pgjdbc", want, cmd)
 		})
+}
+
+// TestReaderRole runs psycopg2, SQLAlchemy and pgjdbc as a role granted
+// SELECT on one materialized view and nothing on a table: each lists only
+// the view (information_schema, pg_class, the SQLAlchemy inspector,
+// DatabaseMetaData.getTables), reads it, and gets 42501 for the table with
+// its session usable.
+func TestReaderRole(t *testing.T) {
+	requireExecutable(t, systemPython, "Debian's python3")
+	s := startServer(t)
+	admin, err := pgx.Connect(t.Context(), fmt.Sprintf("postgres://sluice@127.0.0.1:%d/sluice?sslmode=disable", s.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	for _, q := range []string{
+		"CREATE ROLE analyst LOGIN",
+		fmt.Sprintf("CREATE SOURCE trips FROM FILES '%s' WITH (format = 'csv', header = true)", filepath.Join(repoRoot, "testdata", "trips", "*.csv")),
+		"CREATE MATERIALIZED VIEW daily_fares AS SELECT CAST(pickup_at AS DATE) AS day, zone, count(*) AS trips FROM trips GROUP BY ALL",
+		"CREATE TABLE hidden_salaries AS SELECT 'ann' AS who, 100 AS pay",
+		"GRANT SELECT ON MATERIALIZED VIEW daily_fares TO analyst",
+	} {
+		if _, err := admin.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	env := []string{"SCENARIO_USER=analyst", "SCENARIO_VISIBLE=daily_fares", "SCENARIO_HIDDEN=hidden_salaries"}
+	t.Run("python", func(t *testing.T) {
+		cmd := exec.Command(systemPython, "-B", filepath.Join("scripts", "reader_scenario.py"), fmt.Sprint(s.Port), repoRoot)
+		cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PGTZ=UTC", "SQLALCHEMY_SILENCE_UBER_WARNING=1"), env...)
+		runScenario(t, "reader (psycopg2, SQLAlchemy)", []string{"psycopg2_lists", "psycopg2_reads", "psycopg2_refused", "sqlalchemy_lists", "sqlalchemy_reads"}, cmd)
+	})
+	t.Run("pgjdbc", func(t *testing.T) {
+		javac, err := exec.LookPath("javac")
+		if err != nil {
+			t.Skip("javac is not installed: pgjdbc cannot run here")
+		}
+		java, err := exec.LookPath("java")
+		if err != nil {
+			t.Skip("java is not installed: pgjdbc cannot run here")
+		}
+		classes := t.TempDir()
+		if out, err := exec.Command(javac, "-cp", pgjdbcJar, "-d", classes, filepath.Join("java", "ReaderScenario.java")).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
+		cmd := exec.Command(java, "-cp", classes+string(os.PathListSeparator)+pgjdbcJar, "ReaderScenario", fmt.Sprint(s.Port))
+		cmd.Env = append(append(os.Environ(), "TZ=UTC"), env...)
+		runScenario(t, "reader (pgjdbc)", []string{"jdbc_get_tables", "jdbc_reads", "jdbc_refused"}, cmd)
+	})
 }
