@@ -32,8 +32,8 @@ var privLetters = []struct {
 	name   string
 }{
 	{Insert, 'a', "INSERT"}, {Select, 'r', "SELECT"}, {Update, 'w', "UPDATE"}, {Delete, 'd', "DELETE"},
-	{Truncate, 'D', "TRUNCATE"}, {Usage, 'U', "USAGE"}, {Create, 'C', "CREATE"}, {Connect, 'c', "CONNECT"},
-	{Temporary, 'T', "TEMPORARY"}, {Refresh, 'm', "REFRESH"},
+	{Truncate, 'D', "TRUNCATE"}, {Usage, 'U', "USAGE"}, {Create, 'C', "CREATE"}, {Temporary, 'T', "TEMPORARY"},
+	{Connect, 'c', "CONNECT"}, {Refresh, 'm', "REFRESH"},
 }
 
 // Letters is p in aclitem letters, in PostgreSQL's order.

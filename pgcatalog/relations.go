@@ -439,7 +439,8 @@ var pgCatalogDDL = append([]string{
 			'c' AS datlocprovider, false AS datistemplate, true AS datallowconn, -1 AS datconnlimit,
 			0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace,
 			'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale,
-			NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl`,
+			NULL::VARCHAR AS datcollversion,
+			(SELECT a.acl FROM sluice_catalog.acl a WHERE a.kind = 'database' AND a.name = 'sluice') AS datacl`,
 	`CREATE OR REPLACE VIEW pg_sluice.pg_auth_members AS
 		SELECT row_number() OVER (ORDER BY m.role, m.member)::BIGINT AS oid, pg_sluice.role_oid(m.role)::BIGINT AS roleid,
 			pg_sluice.role_oid(m.member)::BIGINT AS member, coalesce(pg_sluice.role_oid(m.grantor), 10)::BIGINT AS grantor,

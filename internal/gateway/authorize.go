@@ -384,13 +384,26 @@ func (s *session) authorizeCreate(ctx context.Context, c *access.Checker, sh *sq
 		}
 		return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied: only superusers may create %s objects", strings.ToLower(sh.Object))
 	}
-	if !sh.Temp {
+	temporary := func() error {
+		if snap.Has(s.user, catalog.Object{Kind: catalog.ObjectDatabase, Name: catalog.DatabaseName}, access.Temporary) {
+			return nil
+		}
+		return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied to create temporary tables in database %q", catalog.DatabaseName)
+	}
+	if sh.Temp {
+		if err := temporary(); err != nil {
+			return err
+		}
+	} else {
 		for _, n := range sh.Names {
 			schema := n.Schema
 			if schema == "" {
 				schema = searchPath[0]
 			}
 			if strings.EqualFold(schema, "temp") {
+				if err := temporary(); err != nil {
+					return err
+				}
 				continue
 			}
 			if !super && !snap.Has(s.user, catalog.Object{Kind: catalog.ObjectSchema, Name: schema}, access.Create) {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgerrcode"
 
 	"github.com/sluice-db/sluice/access"
+	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
@@ -43,6 +44,11 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 	case !r.Login:
 		e := pgerr.New(pgerrcode.InvalidAuthorizationSpecification, "role %q is not permitted to log in", info.User)
 		e.Severity = "FATAL"
+		return nil, e
+	case !snap.Has(info.User, catalog.Object{Kind: catalog.ObjectDatabase, Name: catalog.DatabaseName}, access.Connect):
+		e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for database %q", db)
+		e.Severity = "FATAL"
+		e.Detail = "User does not have CONNECT privilege."
 		return nil, e
 	}
 	conn, err := g.db.Connect(ctx)
