@@ -487,7 +487,9 @@ func looksLikePath(name string) bool {
 
 // ReadFile checks that role may read server files by these paths:
 // superusers and members of pg_read_server_files, inside the file roots.
-func (c *Checker) ReadFile(role, what string, paths []string) error { return c.readFile(role, what, paths) }
+func (c *Checker) ReadFile(role, what string, paths []string) error {
+	return c.readFile(role, what, paths)
+}
 
 func (c *Checker) readFile(role, what string, paths []string) error {
 	if !c.snap.HasPrivsOf(role, ReadServerFiles) {

@@ -117,7 +117,7 @@ func (r *Statements) checkNewRoleName(name string) error {
 // roleSettings is what the options of CREATE / ALTER ROLE set.
 type roleSettings struct {
 	login, superuser, createrole, inherit *bool
-	password                              *string // "" clears it (PASSWORD NULL)
+	password                              *string  // "" clears it (PASSWORD NULL)
 	inRoles, members, admins              []string // IN ROLE, ROLE, ADMIN
 }
 

@@ -84,7 +84,7 @@ func Build(gen uint64, rows catalog.AccessRows, users []ConfigUser, schemas []st
 		gen: gen, roles: map[string]*Role{}, members: map[string][]catalog.Membership{},
 		objects: map[catalog.Object]catalog.ObjectACL{}, defaults: rows.Defaults,
 		schemas: map[string]bool{}, rels: map[catalog.Ref]catalog.Relation{}, lower: map[catalog.Ref]catalog.Ref{},
-		macros: map[catalog.Ref]catalog.Macro{},
+		macros:  map[catalog.Ref]catalog.Macro{},
 		closure: map[string][]string{},
 	}
 	s.roles[Builtin] = &Role{Name: Builtin, OID: 10, Login: true, Superuser: true, CreateRole: true, Inherit: true, Origin: OriginBuiltin}

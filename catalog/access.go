@@ -82,7 +82,9 @@ func (o Object) String() string {
 }
 
 // RelationObject is the object of a relation.
-func RelationObject(r Ref) Object { return Object{Kind: ObjectRelation, Schema: r.Schema, Name: r.Name} }
+func RelationObject(r Ref) Object {
+	return Object{Kind: ObjectRelation, Schema: r.Schema, Name: r.Name}
+}
 
 // ObjectACL is an object's owner and access control list (nil: the kind's
 // default privileges).

@@ -176,4 +176,3 @@ func validatePipelineOptions(raw map[string]string) (map[string]string, error) {
 	}
 	return opts, checkMinInterval(opts)
 }
-

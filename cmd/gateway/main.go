@@ -185,7 +185,7 @@ func serve(args []string, stderr io.Writer) int {
 
 		SecretsKey:     secretsKey,
 		ProtectedFiles: cfg.protectedFiles(configFileName(fs)),
-		EncryptionKeys:    keys,
+		EncryptionKeys: keys,
 	})
 	if err != nil {
 		l.Close()

@@ -49,7 +49,6 @@ type Config struct {
 	EncryptionKeys map[string][]byte
 }
 
-
 // Sandbox is DuckDB's own file sandbox, as DuckDB 1.5.6 provides it:
 // allowed_directories lists the directories any file access must be in
 // (DuckDB adds the database file, its WAL and temp_directory itself);
@@ -63,7 +62,6 @@ type Config struct {
 type Sandbox struct {
 	AllowedDirectories []string
 }
-
 
 // EncryptionKeySize is the only key size accepted: DuckDB 1.5 takes a key
 // string of 16, 24 or 32 characters as the key itself and decodes only

@@ -153,12 +153,12 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	db, err := engine.Open(ctx, engine.Config{
-		Path:        filepath.Join(dataDir, databaseFile),
-		MemoryLimit: opts.MemoryLimit,
-		Threads:     opts.Threads,
-		TempDir:     opts.TempDir,
-		ConnInit:    sessionInit,
-		Sandbox:     &engine.Sandbox{AllowedDirectories: allowed},
+		Path:           filepath.Join(dataDir, databaseFile),
+		MemoryLimit:    opts.MemoryLimit,
+		Threads:        opts.Threads,
+		TempDir:        opts.TempDir,
+		ConnInit:       sessionInit,
+		Sandbox:        &engine.Sandbox{AllowedDirectories: allowed},
 		EncryptionKeys: opts.EncryptionKeys,
 	})
 	if err != nil {
@@ -228,7 +228,7 @@ func (g *Gateway) init(ctx context.Context) error {
 		ConnInit: append(sessionInit[:len(sessionInit):len(sessionInit)],
 			"RESET VARIABLE sluice_user", "RESET VARIABLE sluice_all", "RESET VARIABLE sluice_superuser", "RESET VARIABLE sluice_privileges"),
 		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
-		Authorize: g.authorizeRun,
+		Authorize:      g.authorizeRun,
 		EncryptionKeys: g.opts.EncryptionKeys,
 	})
 	if err := g.mat.Recover(ctx); err != nil {

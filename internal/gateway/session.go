@@ -100,8 +100,8 @@ type session struct {
 	// of the objects the next passthrough DDL creates, renames or drops
 	// (set by authorize, run by passthrough in the DDL's transaction).
 	ownership []string
-	tempObjs   map[string]access.Temp
-	tempEpoch  uint64
+	tempObjs  map[string]access.Temp
+	tempEpoch uint64
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
 	plans     *planCache
