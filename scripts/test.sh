@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing (psql, pgbench,
-# initdb and pg_ctl from PostgreSQL 15, on Debian 12), then runs go vet and
+# initdb and pg_ctl from PostgreSQL 15, on Debian 12), then runs go vet, gofmt and
 # every Go test. Idempotent; meant to run as root on a fresh machine (CI) or
 # on a developer's machine where everything is already there.
 set -euo pipefail
@@ -67,6 +67,11 @@ go version
 echo "test.sh: go vet"
 vet_status=0
 go vet -tags duckdb_arrow ./... || vet_status=$?
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "test.sh: not gofmt-formatted:"; echo "$unformatted"
+	vet_status=1
+fi
 
 echo "test.sh: go test"
 log=$(mktemp)
