@@ -228,6 +228,12 @@ func (s *Snapshot) IsMember(member, role string) bool {
 	return walk(member)
 }
 
+// predefinedRole reports whether name is one of the predefined roles.
+func (s *Snapshot) predefinedRole(name string) bool {
+	r, ok := s.roles[name]
+	return ok && r.Origin == OriginPredefined
+}
+
 // HasAdmin reports whether role may grant membership in group: a
 // superuser, a CREATEROLE role for a role that is not a superuser, or a
 // member with the admin option.
@@ -235,7 +241,10 @@ func (s *Snapshot) HasAdmin(role, group string) bool {
 	if s.Superuser(role) {
 		return true
 	}
-	if r, ok := s.roles[role]; ok && r.CreateRole && !s.Superuser(group) {
+	// CREATEROLE administers the roles it could create: not superusers,
+	// and not the predefined roles, which reach the server's files and
+	// network (PostgreSQL 16's rule; 15 let CREATEROLE grant those too).
+	if r, ok := s.roles[role]; ok && r.CreateRole && !s.Superuser(group) && !s.predefinedRole(group) {
 		return true
 	}
 	for _, m := range s.members[role] {
