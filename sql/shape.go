@@ -61,8 +61,15 @@ var queryVerbs = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "
 // it).
 func (s *Shape) IsQuery() bool { return queryVerbs[s.Verb] }
 
+// HasTokens reports whether stmt holds anything but white space and
+// comments; text the lexer cannot read counts as tokens.
+func HasTokens(stmt string) bool {
+	toks, err := lexAll(stmt)
+	return err != nil || len(toks) >= 2
+}
+
 // ShapeOf reads a statement's shape; nil when it is empty or cannot be
-// lexed (DuckDB will judge it).
+// lexed (the gateway refuses the latter to roles that are not superusers).
 func ShapeOf(stmt string) *Shape {
 	toks, err := lexAll(stmt)
 	if err != nil || len(toks) < 2 {

@@ -66,3 +66,20 @@ func TestNames(t *testing.T) {
 		t.Errorf("Names:\n got %q\nwant %q", flat, want)
 	}
 }
+
+func TestHasTokens(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want bool
+	}{
+		{"", false},
+		{"  -- only a comment\n", false},
+		{"/* a */ /* b */", false},
+		{"SELECT 1", true},
+		{"'unterminated", true}, // cannot be lexed: judged, not waved through
+	} {
+		if got := HasTokens(c.text); got != c.want {
+			t.Errorf("HasTokens(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
