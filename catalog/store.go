@@ -686,3 +686,37 @@ func scanMap(js string) map[string]string {
 // DB returns the database the store lives in (for tests and read-only
 // inspection).
 func (s *Store) DB() *sql.DB { return s.db }
+
+// Location is an object's output location in object storage.
+type Location struct {
+	Ref      Ref
+	Kind     Kind
+	Location string
+}
+
+// Locations returns the output locations of materialized views and
+// pipelines that have one.
+func (s *Store) Locations(ctx context.Context) ([]Location, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT schema, name, 'm', options['location'] FROM sluice_catalog.materialized_views WHERE coalesce(options['location'], '') <> ''
+		UNION ALL
+		SELECT schema, name, 'p', options['location'] FROM sluice_catalog.pipelines WHERE coalesce(options['location'], '') <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Location
+	for rows.Next() {
+		var l Location
+		var kind string
+		if err := rows.Scan(&l.Ref.Schema, &l.Ref.Name, &kind, &l.Location); err != nil {
+			return nil, err
+		}
+		l.Kind = KindMaterializedView
+		if kind == "p" {
+			l.Kind = KindPipeline
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

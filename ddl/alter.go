@@ -132,7 +132,7 @@ func (x *Executor) alterObject(ctx context.Context, st *sql.AlterObject) (Result
 		}
 		opts, err := validate(opts)
 		if err == nil {
-			err = x.checkLocation(opts)
+			err = x.checkLocation(ctx, ref, opts)
 		}
 		if err == nil {
 			err = x.checkAlterEncryption(ctx, ref, kind, opts) // encryption.go

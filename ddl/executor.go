@@ -7,7 +7,9 @@ package ddl
 import (
 	"context"
 	"log/slog"
+	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/connectors/files"
@@ -124,12 +126,44 @@ func (x *Executor) GuardDDL(ctx context.Context, text string) error { return x.g
 func Resolve(n sql.Name) catalog.Ref { return resolve(n) }
 
 // checkLocation refuses a location option when no object storage is
-// configured.
-func (x *Executor) checkLocation(opts map[string]string) error {
-	if loc := opts["location"]; loc != "" && !x.storage {
+// configured, and to roles that may not write server files: the output is
+// written with the gateway's own storage credentials, where it could
+// replace what other objects or other systems keep there.
+//
+// A location may not be another object's, nor hold or lie inside one:
+// each object replaces and removes the files under its own prefix.
+func (x *Executor) checkLocation(ctx context.Context, self catalog.Ref, opts map[string]string) error {
+	loc := opts["location"]
+	if loc == "" {
+		return nil
+	}
+	if !x.storage {
 		return pgerr.Unsupported("location %s: object storage is not configured (set s3_endpoint and its credentials; see docs/storage.md)", loc)
 	}
+	if x.snap() != nil {
+		if err := x.actor.Check.WriteFile(x.actor.Role, "a location", loc); err != nil {
+			return err
+		}
+	}
+	taken, err := x.cat.Locations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range taken {
+		if t.Ref != self && locationsOverlap(loc, t.Location) {
+			e := pgerr.New(pgerrcode.DuplicateObject, "location %s overlaps the location of %s %s (%s)", loc, t.Kind, sql.QuoteIdent(t.Ref.Name), t.Location)
+			e.Hint = "Give each materialized view and pipeline a prefix of its own."
+			return e
+		}
+	}
 	return nil
+}
+
+// locationsOverlap reports whether one location is the other or lies
+// inside it.
+func locationsOverlap(a, b string) bool {
+	a, b = strings.TrimRight(a, "/")+"/", strings.TrimRight(b, "/")+"/"
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
 }
 
 func runeCount(s string) int { return len([]rune(s)) }

@@ -30,7 +30,7 @@ func (x *Executor) createPipeline(ctx context.Context, st *sql.CreatePipeline, p
 	if err != nil {
 		return Result{}, err
 	}
-	if err := x.checkLocation(opts); err != nil {
+	if err := x.checkLocation(ctx, ref, opts); err != nil {
 		return Result{}, err
 	}
 	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {

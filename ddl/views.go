@@ -27,7 +27,7 @@ func (x *Executor) createView(ctx context.Context, st *sql.CreateMaterializedVie
 	if err != nil {
 		return Result{}, err
 	}
-	if err := x.checkLocation(opts); err != nil {
+	if err := x.checkLocation(ctx, ref, opts); err != nil {
 		return Result{}, err
 	}
 	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {
