@@ -1,6 +1,10 @@
 package sql
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
+)
 
 // GRANT and REVOKE of privileges and of role membership, ALTER DEFAULT
 // PRIVILEGES, ALTER ... OWNER TO and REASSIGN OWNED, with PostgreSQL's
@@ -92,7 +96,7 @@ type ReassignOwned struct {
 // atGrantStatement reports whether the statement is one of this file's.
 func (p *parser) atGrantStatement() bool {
 	return p.atWords("grant") || p.atWords("revoke") || p.atWords("alter", "default", "privileges") ||
-		p.atWords("reassign", "owned") || p.atAlterOwner()
+		p.atWords("reassign", "owned") || p.atWords("drop", "owned") || p.atAlterOwner()
 }
 
 // grantStatement parses the statement atGrantStatement found.
@@ -102,6 +106,10 @@ func (p *parser) grantStatement() (Statement, error) {
 		return p.alterDefaultPrivileges()
 	case p.atWords("reassign", "owned"):
 		return p.reassignOwned()
+	case p.atWords("drop", "owned"):
+		e := pgerr.Unsupported("DROP OWNED is not supported")
+		e.Hint = "Move the role's objects with REASSIGN OWNED BY role TO other_role, revoke its privileges with REVOKE, then DROP ROLE."
+		return nil, e
 	case p.atWords("alter"):
 		return p.alterOwner()
 	}

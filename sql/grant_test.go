@@ -1,8 +1,11 @@
 package sql
 
 import (
+	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
 )
 
 func TestParseGrant(t *testing.T) {
@@ -45,6 +48,10 @@ func TestParseGrant(t *testing.T) {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("%s parsed", bad)
 		}
+	}
+	var pe *pgerr.Error
+	if _, err := Parse(`DROP OWNED BY bob CASCADE`); !errors.As(err, &pe) || pe.Code != "0A000" {
+		t.Errorf("DROP OWNED: %v, want 0A000", err)
 	}
 }
 
