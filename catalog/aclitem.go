@@ -99,12 +99,13 @@ func quoteACLName(n string) string {
 // RenameInACL returns acl with the role from renamed to to, as grantee and
 // as grantor, and whether any item changed.
 func RenameInACL(acl []string, from, to string) ([]string, bool) {
-	out := make([]string, len(acl))
+	out := make([]string, 0, len(acl))
+	at := map[[2]string]int{} // (grantee, grantor) -> index in out
 	changed := false
-	for i, s := range acl {
-		out[i] = s
+	for _, s := range acl {
 		a, err := ParseACLItem(s)
 		if err != nil {
+			out = append(out, s)
 			continue
 		}
 		if a.Grantee == from {
@@ -113,7 +114,34 @@ func RenameInACL(acl []string, from, to string) ([]string, bool) {
 		if a.Grantor == from {
 			a.Grantor, changed = to, true
 		}
-		out[i] = a.String()
+		// Two items that became one grantee's from one grantor merge, as
+		// PostgreSQL's aclnewowner merges them.
+		key := [2]string{a.Grantee, a.Grantor}
+		if i, ok := at[key]; ok {
+			prev, _ := ParseACLItem(out[i])
+			prev.Privileges = mergeLetters(prev.Privileges, a.Privileges)
+			prev.Grantable = mergeLetters(prev.Grantable, a.Grantable)
+			out[i] = prev.String()
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, a.String())
 	}
 	return out, changed
+}
+
+// aclLetterOrder is the order PostgreSQL writes aclitem letters in
+// (ACL_ALL_RIGHTS_STR; m is PostgreSQL 17's MAINTAIN, Sluice's REFRESH).
+const aclLetterOrder = "arwdDxtXUCTcsAm"
+
+// mergeLetters is the union of two sets of aclitem letters, in
+// PostgreSQL's order.
+func mergeLetters(a, b string) string {
+	var out strings.Builder
+	for _, c := range aclLetterOrder {
+		if strings.ContainsRune(a, c) || strings.ContainsRune(b, c) {
+			out.WriteRune(c)
+		}
+	}
+	return out.String()
 }

@@ -28,4 +28,9 @@ func TestACLItem(t *testing.T) {
 	if !changed || !slices.Equal(got, []string{"robert=r/alice", "carol=r/robert", "=r/alice"}) {
 		t.Errorf("rename: %v %v", got, changed)
 	}
+	// ALTER ... OWNER TO bob: the old owner's item and bob's grant merge.
+	got, _ = RenameInACL([]string{"alice=arwdD/alice", "bob=r*w/alice", "=r/alice"}, "alice", "bob")
+	if !slices.Equal(got, []string{"bob=ar*wdD/bob", "=r/bob"}) {
+		t.Errorf("owner change: %v", got)
+	}
 }

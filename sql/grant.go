@@ -250,6 +250,9 @@ func (p *parser) grantObjects(g *Grant) error {
 			break
 		}
 	}
+	if g.Kind == "LARGE OBJECT" { // named by OIDs, not names
+		return pgerr.Unsupported("privileges on large object objects are not supported")
+	}
 	for {
 		var n Name
 		var err error

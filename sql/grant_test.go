@@ -50,8 +50,10 @@ func TestParseGrant(t *testing.T) {
 		}
 	}
 	var pe *pgerr.Error
-	if _, err := Parse(`DROP OWNED BY bob CASCADE`); !errors.As(err, &pe) || pe.Code != "0A000" {
-		t.Errorf("DROP OWNED: %v, want 0A000", err)
+	for _, q := range []string{`DROP OWNED BY bob CASCADE`, `GRANT SELECT ON LARGE OBJECT 1 TO bob`} {
+		if _, err := Parse(q); !errors.As(err, &pe) || pe.Code != "0A000" {
+			t.Errorf("%s: %v, want 0A000", q, err)
+		}
 	}
 }
 
