@@ -1,6 +1,18 @@
 package access
 
-// How each of DuckDB 1.5.6's table functions may be called from user SQL.
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/sluice-db/sluice/catalog"
+	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/sqlplan"
+)
+
+// The functions a query calls: how each of DuckDB 1.5.6's table functions
+// may be called from user SQL, and the checks of table function, scalar
+// function and macro calls.
 // A function not listed is refused to roles that are not superusers: a new
 // DuckDB version's functions are not allowed by default.
 type funcClass int
@@ -82,4 +94,169 @@ func FileFunctions() []string {
 		}
 	}
 	return out
+}
+
+// tableFunction checks a table function call.
+func (c *Checker) tableFunction(ctx context.Context, role string, f sqlplan.FuncCall, sc Scope, depth int) error {
+	name := strings.ToLower(f.Name)
+	super := c.snap.Superuser(role)
+	// A user's macro comes first: DuckDB resolves a function name on the
+	// search path before its own (a macro may shadow read_csv).
+	if ok, err := c.macro(ctx, role, f, sc, depth); ok || err != nil {
+		return err
+	}
+	class, known := tableFunctions[name]
+	switch {
+	case !known:
+		if super {
+			return nil
+		}
+		return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s", f.Name)
+	case class == funcSafe:
+		return nil
+	case class == funcInternal:
+		return internalFunction(f.Name)
+	case class == funcFile:
+		if !f.ArgsConstant {
+			e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s: its path must be a constant (a string or a list of strings)", f.Name)
+			e.Hint = "Sluice checks every path against the file roots before the statement runs."
+			return e
+		}
+		return c.readFile(role, f.Name, f.Args)
+	case class == funcRelation:
+		if super {
+			return nil
+		}
+		if !f.ArgsConstant || len(f.Args) != 1 {
+			return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s: its relation must be a constant name", f.Name)
+		}
+		return c.namedRelation(ctx, role, f.Args[0], sc, depth)
+	case super:
+		return nil
+	case class == funcCatalog:
+		e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s: it lists every object of the database", f.Name)
+		e.Hint = "Use pg_catalog or information_schema, which list the objects you may use."
+		return e
+	}
+	return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s: only superusers may call it", f.Name)
+}
+
+// internalFunction refuses a function no role calls directly.
+func internalFunction(name string) error {
+	e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s", name)
+	e.Detail = "It runs SQL or reads data that Sluice's privilege checks cannot see, or it is Sluice's own."
+	return e
+}
+
+// namedRelation checks SELECT on a relation named by a string
+// (pragma_table_info('t')).
+func (c *Checker) namedRelation(ctx context.Context, role, text string, sc Scope, depth int) error {
+	parts := strings.Split(text, ".")
+	t := sqlplan.TableRef{Name: parts[len(parts)-1]}
+	if len(parts) >= 2 {
+		t.Schema = parts[len(parts)-2]
+	}
+	if len(parts) >= 3 {
+		t.Catalog = parts[len(parts)-3]
+	}
+	return c.table(ctx, role, t, sc, "", depth)
+}
+
+// function checks a scalar (or aggregate, window) function call: a user's
+// macro runs as the caller, so its body is checked as the caller's own
+// query; sequences need their privileges.
+func (c *Checker) function(ctx context.Context, role string, f sqlplan.FuncCall, sc Scope, depth int) error {
+	name := strings.ToLower(f.Name)
+	if ok, err := c.macro(ctx, role, f, sc, depth); ok || err != nil {
+		return err
+	}
+	switch scalarFunctions[name] {
+	case funcInternal:
+		return internalFunction(f.Name)
+	case funcSequence:
+		if c.snap.Superuser(role) {
+			return nil
+		}
+		if !f.ArgsConstant || len(f.Args) != 1 {
+			return pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s: its sequence must be a constant name", f.Name)
+		}
+		need := Usage
+		if name == "setval" {
+			need = Update
+		}
+		parts := strings.Split(f.Args[0], ".")
+		schema := "public"
+		if len(parts) > 1 {
+			schema = parts[len(parts)-2]
+		}
+		ref, _, ok := c.lookup(schema, parts[len(parts)-1])
+		if !ok {
+			for _, s := range sc.SearchPath {
+				if ref, _, ok = c.lookup(s, parts[len(parts)-1]); ok {
+					break
+				}
+			}
+		}
+		if !ok {
+			return nil // DuckDB reports it
+		}
+		return c.Require(role, ref, need)
+	}
+	return nil
+}
+
+// macro checks a call of a user's macro (persistent or temporary): its body
+// as the caller's own query. ok is false when f names no such macro.
+func (c *Checker) macro(ctx context.Context, role string, f sqlplan.FuncCall, sc Scope, depth int) (ok bool, err error) {
+	var def string
+	var table bool
+	schema := strings.ToLower(f.Schema)
+	switch {
+	case schema == "pg_sluice" || schema == "pg_catalog" || schema == "sluice_catalog" || strings.EqualFold(f.Catalog, "system"):
+		return false, nil
+	case schema == "" && sc.Temps != nil:
+		temps, err := sc.Temps(ctx)
+		if err != nil {
+			return false, err
+		}
+		if t, found := temps[strings.ToLower(f.Name)]; found && strings.HasSuffix(t.Kind, "macro") {
+			def, table, ok = t.Body, t.Kind == "table macro", true
+		}
+	}
+	if !ok {
+		path := sc.SearchPath
+		if schema != "" {
+			path = []string{schema}
+		}
+		for _, s := range path {
+			if m, found := c.findMacro(s, f.Name); found {
+				def, table, ok = m.Definition, m.Table, true
+				break
+			}
+		}
+	}
+	if !ok {
+		return false, nil
+	}
+	query := def
+	if !table {
+		query = "SELECT " + def
+	}
+	a, err := c.analyze(ctx, query)
+	if err != nil {
+		return true, pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied for function %s: its definition cannot be checked: %v", f.Name, err)
+	}
+	return true, c.query(ctx, role, a, sc, "", depth+1)
+}
+
+func (c *Checker) findMacro(schema, name string) (catalog.Macro, bool) {
+	if m, ok := c.snap.macros[catalog.Ref{Schema: schema, Name: name}]; ok {
+		return m, true
+	}
+	for ref, m := range c.snap.macros {
+		if strings.EqualFold(ref.Schema, schema) && strings.EqualFold(ref.Name, name) {
+			return m, true
+		}
+	}
+	return catalog.Macro{}, false
 }

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -178,4 +179,36 @@ func globMayReach(dir, pattern, prot string) bool {
 		}
 	}
 	return true // the glob reaches prot itself, or inside it
+}
+
+// ReadFile checks that role may read server files by these paths:
+// superusers and members of pg_read_server_files, inside the file roots.
+func (c *Checker) ReadFile(role, what string, paths []string) error {
+	return c.readFile(role, what, paths)
+}
+
+func (c *Checker) readFile(role, what string, paths []string) error {
+	if !c.snap.HasPrivsOf(role, ReadServerFiles) {
+		e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied to read server files (%s)", what)
+		e.Detail = fmt.Sprintf("Only superusers and roles with the privileges of %s may read files on the server.", ReadServerFiles)
+		return e
+	}
+	for _, p := range paths {
+		if err := c.roots.Check(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFile checks that role may write a server file (COPY ... TO 'path',
+// EXPORT DATABASE): superusers and members of pg_write_server_files,
+// inside the file roots, and not above the data directory.
+func (c *Checker) WriteFile(role, what, path string) error {
+	if !c.snap.HasPrivsOf(role, WriteServerFiles) {
+		e := pgerr.New(pgerrcode.InsufficientPrivilege, "permission denied to write server files (%s)", what)
+		e.Detail = fmt.Sprintf("Only superusers and roles with the privileges of %s may write files on the server.", WriteServerFiles)
+		return e
+	}
+	return c.roots.CheckWrite(path)
 }
