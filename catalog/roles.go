@@ -8,6 +8,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/jackc/pgerrcode"
 
@@ -105,6 +107,60 @@ func (s *Store) AlterRole(ctx context.Context, name string, change func(*Role) e
 		}
 		return renameRole(ctx, tx, name, r.Name)
 	})
+}
+
+// renameRole changes a role's name in owners, ACL items, memberships and
+// default privileges (ALTER ROLE ... RENAME TO).
+func renameRole(ctx context.Context, tx *sql.Tx, from, to string) error {
+	for _, q := range []string{
+		`UPDATE sluice_catalog.acl SET owner = $2 WHERE owner = $1`,
+		`UPDATE sluice_catalog.role_members SET role = $2 WHERE role = $1`,
+		`UPDATE sluice_catalog.role_members SET member = $2 WHERE member = $1`,
+		`UPDATE sluice_catalog.role_members SET grantor = $2 WHERE grantor = $1`,
+		`UPDATE sluice_catalog.default_acl SET role = $2 WHERE role = $1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, from, to); err != nil {
+			return err
+		}
+	}
+	for _, table := range []string{"acl", "default_acl"} {
+		type row struct {
+			key []any
+			acl []string
+		}
+		keys := "kind, schema, name"
+		if table == "default_acl" {
+			keys = "role, schema, kind"
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+keys+`, acl FROM sluice_catalog.`+table+` WHERE acl IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		var changed []row
+		for rows.Next() {
+			var a, b, c string
+			var acl any
+			if err := rows.Scan(&a, &b, &c, &acl); err != nil {
+				rows.Close()
+				return err
+			}
+			items, moved := RenameInACL(strs(acl), from, to)
+			if moved {
+				changed = append(changed, row{key: []any{a, b, c}, acl: items})
+			}
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		k := strings.Split(keys, ", ")
+		for _, r := range changed {
+			q := fmt.Sprintf(`UPDATE sluice_catalog.%s SET acl = %s WHERE %s = $1 AND %s = $2 AND %s = $3`, table, aclLiteral(r.acl), k[0], k[1], k[2])
+			if _, err := tx.ExecContext(ctx, q, r.key...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // DropRole removes the role named name, its memberships (both ways) and

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 
@@ -22,6 +23,62 @@ var sourceDDL = []string{
 		position  VARCHAR NOT NULL,
 		run_id    BIGINT NOT NULL
 	)`,
+}
+
+// Source is a source definition.
+type Source struct {
+	ID        int64
+	Ref       Ref
+	Connector string
+	Location  string
+	Options   map[string]string
+	// Schema is a connector source's columns, fixed at CREATE SOURCE
+	// (connectors.EncodeSchema); "" for FILES, which DuckDB describes.
+	Schema    string
+	CreatedAt time.Time
+	// Owner and ACL are recorded at creation (access.go); "" = no owner
+	// recorded (the built-in superuser's).
+	Owner string
+	ACL   []string
+	// Credentials are how its credential options are given (secrets.go);
+	// Options shows them only as references or ********. CreateSource
+	// records them; Store.Credentials reads them.
+	Credentials []Credential
+}
+
+// CreateSource records src and creates its DuckDB view in one transaction.
+// viewSQL is the query the view runs (a scan of the source).
+func (s *Store) CreateSource(ctx context.Context, src Source, viewSQL string) error {
+	return s.ddlTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.sources (id, schema, name, connector, location, options, created_at, arrow_schema)
+			VALUES ($1, $2, $3, $4, $5, `+mapLiteral(src.Options)+`, now(), $6)`,
+			src.ID, src.Ref.Schema, src.Ref.Name, src.Connector, src.Location, src.Schema); err != nil {
+			return err
+		}
+		if err := insertCredentials(ctx, tx, src); err != nil { // secrets.go
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE VIEW "+quoteRef(src.Ref)+" AS "+viewSQL); err != nil {
+			return err
+		}
+		return putOwner(ctx, tx, src.Ref, src.Owner, src.ACL)
+	})
+}
+
+// GetSource returns the source named ref.
+func (s *Store) GetSource(ctx context.Context, ref Ref) (Source, error) {
+	var src Source
+	var opts string
+	var schema sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT id, connector, location, `+optionsJSON+`, created_at, arrow_schema FROM sluice_catalog.sources WHERE schema = $1 AND name = $2`,
+		ref.Schema, ref.Name).Scan(&src.ID, &src.Connector, &src.Location, &opts, &src.CreatedAt, &schema)
+	src.Schema = schema.String
+	if errors.Is(err, sql.ErrNoRows) {
+		return src, pgerr.New(pgerrcode.UndefinedObject, "source %q does not exist", ref.Name)
+	}
+	src.Ref = ref
+	src.Options = scanMap(opts)
+	return src, err
 }
 
 // SourceByID returns the source with id.

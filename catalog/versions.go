@@ -1,0 +1,193 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Refresh runs (sluice.runs) and the versions and partitions a successful run
+// publishes: BeginRun, FailRun, Publish, the queries over versions, and
+// Recover after a crash.
+
+// Run is one attempt to refresh an object, a row of sluice.runs.
+type Run struct {
+	ID           int64
+	Object       Ref
+	ObjectID     int64
+	Trigger      string // create, manual, schedule, change, backfill
+	Attempt      int
+	Status       string // running, succeeded, failed
+	RowsIn       sql.NullInt64
+	RowsOut      int64
+	FilesWritten int64
+	BytesWritten int64
+	Version      int64
+	Error        string
+}
+
+// BeginRun records a run as running and returns its id. It commits at once
+// so the run is visible while it works.
+func (s *Store) BeginRun(ctx context.Context, r *Run) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT nextval('sluice_catalog.run_ids')`).Scan(&r.ID); err != nil {
+			return err
+		}
+		r.Status = "running"
+		_, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.runs (run_id, object, schema, object_id, trigger, attempt, status, started_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 'running', now())`,
+			r.ID, r.Object.Name, r.Object.Schema, r.ObjectID, r.Trigger, r.Attempt)
+		return err
+	})
+}
+
+// FailRun records that a run failed with err.
+func (s *Store) FailRun(ctx context.Context, r *Run, runErr error) error {
+	r.Status = "failed"
+	r.Error = runErr.Error()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1`, r.ID, r.Error)
+		return err
+	})
+}
+
+// PartitionStat describes one partition of a version.
+type PartitionStat struct {
+	Partition string // hive path, e.g. "day=2024-11-14"; "" for an unpartitioned view
+	Files     int64
+	Rows      int64
+	Bytes     int64
+}
+
+// Publish is everything a successful refresh commits at once.
+type Publish struct {
+	View       View
+	Run        *Run
+	Version    int64
+	Path       string
+	Partitions []PartitionStat
+	ViewSQL    string // the DuckDB view definition reading the new version
+	// EncryptionKey names the key the version's files are encrypted with
+	// ("" = plaintext).
+	EncryptionKey string
+}
+
+// Publish makes a new version current: it records the version and its
+// partitions, retires the previous version, redefines the DuckDB view and
+// marks the run succeeded, all in one transaction. It returns the paths of
+// versions that are no longer current.
+func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err error) {
+	var rows, files, bytes int64
+	for _, ps := range p.Partitions {
+		rows += ps.Rows
+		files += ps.Files
+		bytes += ps.Bytes
+	}
+	v := p.View
+	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
+		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE object_id = $1 AND retired_at IS NULL`, v.ID)
+		if err != nil {
+			return err
+		}
+		stmts := []struct {
+			q    string
+			args []any
+		}{
+			{`UPDATE sluice_catalog.versions SET retired_at = now() WHERE object_id = $1 AND retired_at IS NULL`, []any{v.ID}},
+			{`INSERT INTO sluice_catalog.versions (object_id, object, version, path, rows, files, bytes, created_at, retired_at, encryption_key)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL, NULLIF($8, ''))`, []any{v.ID, v.Ref.Name, p.Version, p.Path, rows, files, bytes, p.EncryptionKey}},
+			{`DELETE FROM sluice_catalog.partitions WHERE object_id = $1`, []any{v.ID}},
+			{`UPDATE sluice_catalog.materialized_views SET version = $2, rows = $3, files = $4, bytes = $5, last_refresh = now(), status = 'fresh' WHERE id = $1`,
+				[]any{v.ID, p.Version, rows, files, bytes}},
+			{`UPDATE sluice_catalog.runs SET status = 'succeeded', finished_at = now(), rows_in = $2, rows_out = $3, files_written = $4, bytes_written = $5, version = $6 WHERE run_id = $1`,
+				[]any{p.Run.ID, p.Run.RowsIn, rows, files, bytes, p.Version}},
+			{"CREATE OR REPLACE VIEW " + quoteRef(v.Ref) + " AS " + p.ViewSQL, nil},
+		}
+		for _, st := range stmts {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+				return err
+			}
+		}
+		return insertPartitions(ctx, tx, v, p.Version, p.Partitions)
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Run.Status, p.Run.RowsOut, p.Run.FilesWritten, p.Run.BytesWritten, p.Run.Version = "succeeded", rows, files, bytes, p.Version
+	return retired, nil
+}
+
+// insertPartitions inserts the partition rows in batches of multi-row
+// INSERTs: thousands of partitions must not mean thousands of statements.
+func insertPartitions(ctx context.Context, tx *sql.Tx, v View, version int64, parts []PartitionStat) error {
+	const batch = 500
+	for start := 0; start < len(parts); start += batch {
+		end := min(start+batch, len(parts))
+		var b strings.Builder
+		b.WriteString("INSERT INTO sluice_catalog.partitions VALUES ")
+		for i, ps := range parts[start:end] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%s, %s, %d, %d, %s, %d, %d, %d)", quoteLiteral(v.Ref.Name), quoteLiteral(v.Ref.Schema),
+				v.ID, version, quoteLiteral(ps.Partition), ps.Files, ps.Rows, ps.Bytes)
+		}
+		if _, err := tx.ExecContext(ctx, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PartitionCount returns the number of partitions of the object's current
+// version.
+func (s *Store) PartitionCount(ctx context.Context, objectID int64) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sluice_catalog.partitions WHERE object_id = $1`, objectID).Scan(&n)
+	return n, err
+}
+
+// LatestVersion returns the highest version number ever recorded for the
+// object, so a new version never reuses a number.
+func (s *Store) LatestVersion(ctx context.Context, objectID int64) (int64, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM sluice_catalog.runs WHERE object_id = $1`, objectID).Scan(&v)
+	return v.Int64, err
+}
+
+// LivePaths returns the paths of every version that is current.
+func (s *Store) LivePaths(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Recover is called at start: runs left "running" by a crash are marked
+// failed, and versions already retired are forgotten (their files go).
+func (s *Store) Recover(ctx context.Context) (retired []string, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(),
+			error = 'interrupted: the gateway stopped during the run' WHERE status = 'running'`); err != nil {
+			return err
+		}
+		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)
+		return err
+	})
+	return retired, err
+}
