@@ -238,3 +238,8 @@ func retryable(err error) bool {
 	}
 	return true
 }
+
+// errorf is a 58030 error.
+func errorf(format string, args ...any) error {
+	return pgerr.New(pgerrcode.IOError, format, args...)
+}
