@@ -141,6 +141,8 @@ func startGatewayWith(dir, data string, args, env []string) (*gatewayProc, error
 			g.cmd.Env = append(g.cmd.Env, kv)
 		}
 	}
+	// The admin listener on a port of its own (older binaries ignore it).
+	g.cmd.Env = append(g.cmd.Env, "SLUICE_ADMIN_LISTEN=127.0.0.1:0")
 	g.cmd.Env = append(g.cmd.Env, env...)
 	if err := g.cmd.Start(); err != nil {
 		return nil, err

@@ -30,7 +30,10 @@ const envPrefix = "SLUICE"
 // cased behind SLUICE_ in the environment (SLUICE_DATA_DIR). Precedence:
 // flag > environment > file > default.
 type Config struct {
-	Listen          string        `mapstructure:"listen"`
+	Listen string `mapstructure:"listen"`
+	// AdminListen is the admin HTTP listener's address (health, metrics,
+	// status page); empty disables it.
+	AdminListen     string        `mapstructure:"admin_listen"`
 	DataDir         string        `mapstructure:"data_dir"`
 	LogFormat       string        `mapstructure:"log_format"`
 	LogLevel        string        `mapstructure:"log_level"`
@@ -88,6 +91,7 @@ func (u User) IsSuperuser() bool { return u.Superuser == nil || *u.Superuser }
 // DefaultConfig is the embedded default: what `make run` starts with.
 var DefaultConfig = Config{
 	Listen:            "127.0.0.1:5433",
+	AdminListen:       "127.0.0.1:9187",
 	DataDir:           "./sluice-data",
 	LogFormat:         "text",
 	LogLevel:          "info",
@@ -110,6 +114,7 @@ type configKey struct {
 
 var configKeys = []configKey{
 	{"listen", "address to listen on (host:port)", false},
+	{"admin_listen", "address of the admin HTTP listener: /healthz, /readyz, /metrics, the status page (empty: none)", false},
 	{"data_dir", "directory for the catalog and materialized data", false},
 	{"log_format", "log format: text or json", false},
 	{"log_level", "log level: debug, info, warn or error", false},
@@ -165,6 +170,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	d := DefaultConfig
 	fs.String("config", "", "YAML config file (env "+envName("config")+")")
 	fs.String(flagName("listen"), d.Listen, usage("listen"))
+	fs.String(flagName("admin_listen"), d.AdminListen, usage("admin_listen"))
 	fs.String(flagName("data_dir"), d.DataDir, usage("data_dir"))
 	fs.String(flagName("log_format"), d.LogFormat, usage("log_format"))
 	fs.String(flagName("log_level"), d.LogLevel, usage("log_level"))
@@ -217,6 +223,7 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v := viper.New()
 	d := DefaultConfig
 	v.SetDefault("listen", d.Listen)
+	v.SetDefault("admin_listen", d.AdminListen)
 	v.SetDefault("data_dir", d.DataDir)
 	v.SetDefault("log_format", d.LogFormat)
 	v.SetDefault("log_level", d.LogLevel)
@@ -343,6 +350,13 @@ func (c Config) Validate() error {
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		return &ConfigError{Key: "listen", Err: fmt.Errorf("bad port %q in %q", port, c.Listen)}
+	}
+	if c.AdminListen != "" {
+		if _, port, err := net.SplitHostPort(c.AdminListen); err != nil {
+			return &ConfigError{Key: "admin_listen", Err: fmt.Errorf("bad address %q: %w", c.AdminListen, err)}
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return &ConfigError{Key: "admin_listen", Err: fmt.Errorf("bad port %q in %q", port, c.AdminListen)}
+		}
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		return &ConfigError{Key: "data_dir", Err: errors.New("must not be empty")}

@@ -148,7 +148,7 @@ users:
 				t.Fatal(err)
 			}
 			want := Config{
-				Listen: "127.0.0.1:7001", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
+				Listen: "127.0.0.1:7001", AdminListen: "127.0.0.1:9187", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
 				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second, PollInterval: time.Second,
 				Auth: "md5", MaxConnections: 50, SourceParallelism: 8, Users: []User{{Name: "alice", Password: testVerifier}},
 			}
@@ -184,6 +184,8 @@ func TestBadConfig(t *testing.T) {
 		{name: "nested unknown key", file: "engine:\n  threads: 4\n", wantKey: "engine.threads"},
 		{name: "bad listen address", args: []string{"--listen", "localhost"}, wantKey: "listen"},
 		{name: "bad listen port", env: map[string]string{"SLUICE_LISTEN": "127.0.0.1:99999"}, wantKey: "listen"},
+		{name: "bad admin address", args: []string{"--admin-listen", "localhost"}, wantKey: "admin_listen"},
+		{name: "bad admin port", file: "admin_listen: 127.0.0.1:http\n", wantKey: "admin_listen"},
 		{name: "bad log format", file: "log_format: xml\n", wantKey: "log_format"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantKey: "log_level"},
 		{name: "negative threads", args: []string{"--threads", "-1"}, wantKey: "threads"},

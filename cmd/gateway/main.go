@@ -24,6 +24,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sluice-db/sluice/admin"
 
 	"github.com/spf13/pflag"
 
@@ -164,6 +170,15 @@ func serve(args []string, stderr io.Writer) int {
 		logger.Error("cannot listen", "listen", cfg.Listen, "err", err)
 		return exitFailed
 	}
+	var adminL net.Listener
+	if cfg.AdminListen != "" {
+		if adminL, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			l.Close()
+			logger.Error("cannot listen", "admin_listen", cfg.AdminListen, "err", err)
+			return exitFailed
+		}
+	}
+	reg := newMetricsRegistry()
 	g, err := gateway.Open(ctx, gateway.Options{
 		DataDir:      cfg.DataDir,
 		MemoryLimit:  cfg.MemoryLimit,
@@ -189,6 +204,9 @@ func serve(args []string, stderr io.Writer) int {
 	})
 	if err != nil {
 		l.Close()
+		if adminL != nil {
+			adminL.Close()
+		}
 		logger.Error("cannot open the gateway", "data_dir", cfg.DataDir, "err", err)
 		return exitFailed
 	}
@@ -196,7 +214,7 @@ func serve(args []string, stderr io.Writer) int {
 	if pa, ok := auth.(*wire.PasswordAuth); ok {
 		pa.UseRoles(g)
 	}
-	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "data_dir", cfg.DataDir, "version", versionString(),
+	logger.Info("sluice gateway listening", "listen", l.Addr().String(), "admin_listen", cfg.AdminListen, "data_dir", cfg.DataDir, "version", versionString(),
 		"tls", tlsConfig != nil, "require_tls", cfg.RequireTLS, "auth", cfg.Auth, "users", len(cfg.Users), "max_connections", cfg.MaxConnections,
 		"secrets_key", secretsKey != nil,
 		"encryption_keys", len(keys))
@@ -216,6 +234,24 @@ func serve(args []string, stderr io.Writer) int {
 			defer cancel()
 			logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 			shutdownErr = g.Shutdown(sctx)
+		})
+	}
+	if adminL != nil {
+		// The admin listener: health, readiness, metrics, the status page.
+		srv := admin.New(admin.Options{
+			Logger:  logger,
+			Ready:   g.Ready,
+			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		})
+		rg.add(func() error {
+			if err := srv.Serve(adminL); err != nil && !errors.Is(err, admin.ErrServerClosed) {
+				return fmt.Errorf("admin: %w", err)
+			}
+			return nil
+		}, func(error) {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
 		})
 	}
 	{
@@ -327,4 +363,12 @@ func connectorDocs() string {
 		b.WriteString("\n### " + name + "\n\n" + c.Options().Markdown())
 	}
 	return b.String()
+}
+
+// newMetricsRegistry returns the registry /metrics serves, with the Go
+// runtime's and the process's collectors.
+func newMetricsRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }

@@ -140,6 +140,9 @@ func tryStart(t testing.TB, o Options) (*Process, error) {
 		}
 	}
 	p.cmd.Env = append(p.cmd.Env, roots)
+	// Many gateways run at once: the admin listener takes a port of its
+	// own unless the test gives one (the default, 9187, is one port).
+	p.cmd.Env = append(p.cmd.Env, "SLUICE_ADMIN_LISTEN=127.0.0.1:0")
 	p.cmd.Env = append(p.cmd.Env, o.Env...)
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
