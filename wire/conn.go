@@ -107,7 +107,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 // newConn returns the connection state for nc and the connection's context,
 // from which every query's context derives.
 func newConn(s *Server, nc net.Conn) (*conn, context.Context) {
-	out := &msgWriter{w: nc}
+	out := &msgWriter{w: nc, obs: s.obs}
 	in := &connReader{nc: nc, out: out}
 	be := pgproto3.NewBackend(in, nil)
 	be.SetMaxBodyLen(s.cfg.MaxMessageSize)
@@ -212,6 +212,7 @@ func (c *conn) run(ctx context.Context) error {
 	}
 	sess, err := c.srv.cfg.Handler.NewSession(ctx, info)
 	if err != nil {
+		c.srv.obs.ConnectionRefused(RefusedSession)
 		e := pgerr.As(err)
 		fe := *e
 		fe.Severity = severityFatal
@@ -378,15 +379,31 @@ func (c *conn) logUncoded(err error, e *pgerr.Error) {
 func (c *conn) dispatch(ctx context.Context, sess Session, msg pgproto3.FrontendMessage) (done bool, err error) {
 	switch m := msg.(type) {
 	case *pgproto3.Query:
-		return false, c.simpleQuery(ctx, sess, m.String)
+		start, rows := time.Now(), c.out.rows
+		err := c.simpleQuery(ctx, sess, m.String)
+		c.queryDone(start, rows, err)
+		return false, err
 	case *pgproto3.Parse:
-		return false, c.parse(ctx, sess, m)
+		start := time.Now()
+		if err := c.parse(ctx, sess, m); err != nil {
+			c.queryDone(start, c.out.rows, err)
+			return false, err
+		}
+		return false, nil
 	case *pgproto3.Bind:
-		return false, c.bind(ctx, m)
+		start := time.Now()
+		if err := c.bind(ctx, m); err != nil {
+			c.queryDone(start, c.out.rows, err)
+			return false, err
+		}
+		return false, nil
 	case *pgproto3.Describe:
 		return false, c.describe(m)
 	case *pgproto3.Execute:
-		return false, c.execute(ctx, m)
+		start, rows := time.Now(), c.out.rows
+		err := c.execute(ctx, m)
+		c.queryDone(start, rows, err)
+		return false, err
 	case *pgproto3.Sync:
 		return false, c.sync(ctx, sess)
 	case *pgproto3.Close:
@@ -403,6 +420,16 @@ func (c *conn) dispatch(ctx context.Context, sess Session, msg pgproto3.Frontend
 	default:
 		return true, fatal(pgerrcode.ProtocolViolation, "unexpected frontend message type %T", msg)
 	}
+}
+
+// queryDone tells the Observer of a query that started at start, when
+// the connection had sent rows0 rows.
+func (c *conn) queryDone(start time.Time, rows0 int64, err error) {
+	code := ""
+	if err != nil {
+		code = pgerr.Code(err)
+	}
+	c.srv.obs.QueryDone(time.Since(start), code, c.out.rows-rows0)
 }
 
 // simpleQuery runs a simple-protocol query, then sends ReadyForQuery. An

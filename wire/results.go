@@ -22,6 +22,10 @@ type msgWriter struct {
 	w   io.Writer
 	buf []byte
 	err error
+	obs Observer // told of every write
+	// rows counts the rows sent as DataRow or COPY data, for the
+	// Observer's QueryDone.
+	rows int64
 }
 
 // send appends msg to the buffer.
@@ -45,9 +49,12 @@ func (m *msgWriter) flush() error {
 	if m.err != nil || len(m.buf) == 0 {
 		return m.err
 	}
-	_, err := m.w.Write(m.buf)
+	n, err := m.w.Write(m.buf)
 	if err != nil {
 		m.err = err
+	}
+	if n > 0 && m.obs != nil {
+		m.obs.BytesSent(n)
 	}
 	m.reset()
 	return m.err
@@ -114,6 +121,7 @@ func (w *resultWriter) Rows(rec arrow.RecordBatch) error {
 	if w.out.err != nil {
 		return w.out.err
 	}
+	w.out.rows += rec.NumRows()
 	if w.copyEnc != nil {
 		w.out.buf = w.copyData(func(dst []byte) []byte { return w.copyEnc.AppendRows(dst, rec) })
 		return w.out.maybeFlush()

@@ -69,6 +69,8 @@ type Config struct {
 	// MaxConnections bounds the connections past their StartupMessage;
 	// one more gets FATAL 53300. 0 means no limit.
 	MaxConnections int
+	// Observer receives the server's measurements (metrics); nil = none.
+	Observer Observer
 }
 
 // startupTimeout bounds the whole startup phase of a connection, like
@@ -79,6 +81,7 @@ const startupTimeout = 60 * time.Second
 type Server struct {
 	cfg Config
 	log *slog.Logger
+	obs Observer
 
 	inShutdown atomic.Bool
 	nextPID    atomic.Uint32
@@ -110,9 +113,14 @@ func NewServer(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
 	return &Server{
 		cfg:       cfg,
 		log:       log,
+		obs:       obs,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		keys:      make(map[uint32]*conn),
@@ -236,8 +244,10 @@ func (s *Server) startConn(nc net.Conn) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
+	s.obs.ConnectionOpened()
 	go func() {
 		defer s.wg.Done()
+		defer s.obs.ConnectionClosed()
 		defer s.forgetConn(c)
 		c.serve(ctx)
 	}()

@@ -46,10 +46,16 @@ func (c *conn) startup(ctx context.Context) (info StartupInfo, ok bool, err erro
 		default:
 			info, err = c.startupMessage(body)
 			if err != nil {
+				c.srv.obs.ConnectionRefused(RefusedProtocol)
 				c.sendFatal(pgerr.As(err))
 				return info, false, err
 			}
 			if err := c.admit(info); err != nil {
+				if err.Code == pgerrcode.TooManyConnections {
+					c.srv.obs.ConnectionRefused(RefusedTooManyClients)
+				} else {
+					c.srv.obs.ConnectionRefused(RefusedTLSRequired)
+				}
 				c.log.Info("connection refused", "user", info.User, "code", err.Code, "reason", err.Message)
 				c.sendFatal(err)
 				return info, false, err
@@ -66,6 +72,7 @@ func (c *conn) startup(ctx context.Context) (info StartupInfo, ok bool, err erro
 		return info, true, nil
 	}
 	err = protocolViolation("too many encryption negotiation requests")
+	c.srv.obs.ConnectionRefused(RefusedProtocol)
 	c.sendFatal(fatal(pgerrcode.ProtocolViolation, "%s", err.Error()))
 	return info, false, err
 }
@@ -126,6 +133,7 @@ func (c *conn) readStartupPacket() ([]byte, error) {
 	}
 	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
 	if n < 8 || n > maxStartupPacket {
+		c.srv.obs.ConnectionRefused(RefusedProtocol)
 		err := fatal(pgerrcode.ProtocolViolation, "invalid length of startup packet")
 		c.sendFatal(err)
 		return nil, err
@@ -229,6 +237,7 @@ func (c *conn) authenticate(ctx context.Context, info StartupInfo) (StartupInfo,
 				c.log.Debug("client left during authentication", "user", info.User, "err", err)
 				return info, err
 			}
+			c.srv.obs.ConnectionRefused(RefusedAuthFailed)
 			e := *pgerr.As(err)
 			e.Severity = severityFatal
 			if e.Cause != nil {
