@@ -71,13 +71,14 @@ type ScheduledView struct {
 	LastSuccess time.Time // zero when never refreshed
 	LastAttempt time.Time
 	MinInterval string // the min_interval option, "" when unset
+	Status      string // fresh, active, failed, ...
 }
 
 // ScheduledViews returns every materialized view and pipeline with its
 // schedule state.
 func (s *Store) ScheduledViews(ctx context.Context) ([]ScheduledView, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT schema, name, kind, id, coalesce(schedule, ''), suspended,
-		next_run, last_refresh, last_attempt, coalesce(options['min_interval'], '')
+		next_run, last_refresh, last_attempt, coalesce(options['min_interval'], ''), coalesce(status, '')
 		FROM sluice_catalog.scheduled_objects ORDER BY id`)
 	if err != nil {
 		return nil, err
@@ -88,7 +89,7 @@ func (s *Store) ScheduledViews(ctx context.Context) ([]ScheduledView, error) {
 		var v ScheduledView
 		var sched, kind string
 		var next, last, attempt sql.NullTime
-		if err := rows.Scan(&v.Ref.Schema, &v.Ref.Name, &kind, &v.ID, &sched, &v.Suspended, &next, &last, &attempt, &v.MinInterval); err != nil {
+		if err := rows.Scan(&v.Ref.Schema, &v.Ref.Name, &kind, &v.ID, &sched, &v.Suspended, &next, &last, &attempt, &v.MinInterval, &v.Status); err != nil {
 			return nil, err
 		}
 		v.Kind = Kind(kind)

@@ -89,6 +89,13 @@ type Source interface {
 	Close() error
 }
 
+// Lagger is an optional power of a Source: Lag counts the records
+// between two positions, (from, to], without reading them (Kafka: the
+// offsets between them). It is how far a pipeline is behind, for metrics.
+type Lagger interface {
+	Lag(from, to Position) (int64, error)
+}
+
 // A Split is one independently readable part of a read: a Kafka partition's
 // offset range, a key range of a PostgreSQL table, one HTTP document.
 type Split interface {

@@ -62,6 +62,8 @@ type Options struct {
 	// (encryption_key = 'name') are written encrypted with them
 	// (encrypt.go).
 	EncryptionKeys map[string][]byte
+	// Observer receives the runs' measurements (metrics); nil = none.
+	Observer Observer
 }
 
 // Materializer runs refreshes. Refreshes of one object are serialised: a
@@ -69,6 +71,7 @@ type Options struct {
 type Materializer struct {
 	opts    Options
 	log     *slog.Logger
+	obs     Observer
 	Readers *Readers
 
 	mu        sync.Mutex
@@ -114,7 +117,11 @@ func New(opts Options) *Materializer {
 	if opts.Storage != nil {
 		opts.Objects, opts.Remote = opts.Storage, opts.Storage.Files()
 	}
-	return &Materializer{opts: opts, log: log, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
+	obs := opts.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Materializer{opts: opts, log: log, obs: obs, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
 }
 
 func (m *Materializer) stagingRoot() string { return filepath.Join(m.opts.DataDir, "staging") }
@@ -340,7 +347,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	}
 	// Quality gates (quality.go): count violations, abort on FAIL, then
 	// write only the rows passing the DROP ROW constraints.
-	if query, err = m.checkQuality(ctx, conn, qualityGate{ref: v.Ref, kind: "materialized view", constraints: v.Constraints}, run, query, progress); err != nil {
+	if query, err = m.checkQuality(ctx, conn, qualityGate{ref: v.Ref, kind: catalog.KindMaterializedView, constraints: v.Constraints}, run, query, progress); err != nil {
 		return nil, err
 	}
 	plan, err := sqlplan.PlanRefresh(sqlplan.Refresh{
@@ -412,7 +419,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		return nil, err
 	}
 	if loc := v.Options["location"]; loc != "" && len(stats) > 0 {
-		m.pointCurrent(context.WithoutCancel(ctx), loc, m.stagingRoot(), version)
+		m.pointCurrent(context.WithoutCancel(ctx), runLog(m.log, run), loc, m.stagingRoot(), version)
 	}
 	return retired, nil
 }

@@ -3,6 +3,7 @@ package materialize
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -112,24 +113,24 @@ func (m *Materializer) storeVersion(ctx context.Context, location, staging strin
 
 // pointCurrent records in location/_current which version is published, and
 // removes the one before the previous (best effort).
-func (m *Materializer) pointCurrent(ctx context.Context, location, dataDir string, version int64) {
+func (m *Materializer) pointCurrent(ctx context.Context, log *slog.Logger, location, dataDir string, version int64) {
 	bucket, prefix, err := sqlplan.SplitLocation(location)
 	if err != nil || m.opts.Objects == nil {
 		return
 	}
 	marker, err := writeTemp(dataDir, "v"+strconv.FormatInt(version, 10)+"\n")
 	if err != nil {
-		m.log.Warn("object storage: writing the _current marker", "location", location, "err", err)
+		log.Warn("object storage: writing the _current marker", "location", location, "err", err)
 		return
 	}
 	defer removeFile(marker)
 	if err := m.opts.Objects.Upload(ctx, marker, bucket, path.Join(prefix, "_current")); err != nil {
-		m.log.Warn("object storage: storing the _current marker", "location", location, "err", err)
+		log.Warn("object storage: storing the _current marker", "location", location, "err", err)
 	}
 	if version > 2 {
 		old := path.Join(prefix, "v"+strconv.FormatInt(version-2, 10)) + "/"
 		if err := m.opts.Objects.DeletePrefix(ctx, bucket, old); err != nil {
-			m.log.Warn("object storage: removing an old version", "location", location, "err", err)
+			log.Warn("object storage: removing an old version", "location", location, "err", err)
 		}
 	}
 }
@@ -137,7 +138,7 @@ func (m *Materializer) pointCurrent(ctx context.Context, location, dataDir strin
 // storePipelineFiles uploads a pipeline run's files (paths relative to
 // local root) below location/data/ before the run commits, and returns the
 // keys, for removal if the commit fails.
-func (m *Materializer) storePipelineFiles(ctx context.Context, location, root string, rels []string) ([]string, error) {
+func (m *Materializer) storePipelineFiles(ctx context.Context, log *slog.Logger, location, root string, rels []string) ([]string, error) {
 	if location == "" {
 		return nil, nil
 	}
@@ -152,7 +153,7 @@ func (m *Materializer) storePipelineFiles(ctx context.Context, location, root st
 	for _, rel := range rels {
 		key := path.Join(prefix, "data", rel)
 		if err := m.opts.Objects.Upload(ctx, path.Join(root, rel), bucket, key); err != nil {
-			m.unstore(location, keys)
+			m.unstore(log, location, keys)
 			return nil, fmt.Errorf("storing %s in %s: %w", rel, location, err)
 		}
 		keys = append(keys, key)
@@ -161,7 +162,7 @@ func (m *Materializer) storePipelineFiles(ctx context.Context, location, root st
 }
 
 // unstore removes keys stored for a run that did not commit (best effort).
-func (m *Materializer) unstore(location string, keys []string) {
+func (m *Materializer) unstore(log *slog.Logger, location string, keys []string) {
 	if len(keys) == 0 || m.opts.Objects == nil {
 		return
 	}
@@ -170,7 +171,7 @@ func (m *Materializer) unstore(location string, keys []string) {
 		return
 	}
 	if err := m.opts.Objects.Delete(context.Background(), bucket, keys); err != nil {
-		m.log.Warn("object storage: removing the files of a failed run", "location", location, "err", err)
+		log.Warn("object storage: removing the files of a failed run", "location", location, "err", err)
 	}
 }
 

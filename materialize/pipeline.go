@@ -55,7 +55,7 @@ func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, tri
 	if p, err = m.opts.Catalog.GetPipeline(ctx, ref); err != nil {
 		return nil, err
 	}
-	return m.attempts(ctx, attempt{ref: p.Ref, id: p.ID, options: p.Options, what: "pipeline run",
+	return m.attempts(ctx, attempt{ref: p.Ref, id: p.ID, kind: catalog.KindPipeline, options: p.Options, what: "pipeline run",
 		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
 			if err := m.runPipeline(ctx, p, run, progress); err != nil {
 				return false, err
@@ -209,7 +209,7 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	// Quality gates (quality.go) over the new rows only: count violations,
 	// abort on FAIL (nothing committed, the inputs stay unconsumed), then
 	// append only the rows passing the DROP ROW constraints.
-	query, err := m.checkQuality(ctx, conn, qualityGate{ref: p.Ref, kind: "pipeline", constraints: p.Constraints}, run, p.Query, progress)
+	query, err := m.checkQuality(ctx, conn, qualityGate{ref: p.Ref, kind: catalog.KindPipeline, constraints: p.Constraints}, run, p.Query, progress)
 	if err != nil {
 		return err
 	}
@@ -282,14 +282,14 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		rel, _ := filepath.Rel(data, f.Path)
 		rels[i] = filepath.ToSlash(rel)
 	}
-	keys, err := m.storePipelineFiles(ctx, p.Options["location"], data, rels)
+	keys, err := m.storePipelineFiles(ctx, runLog(m.log, run), p.Options["location"], data, rels)
 	if err != nil {
 		undo()
 		return err
 	}
 	if err := m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit); err != nil {
 		undo()
-		m.unstore(p.Options["location"], keys)
+		m.unstore(runLog(m.log, run), p.Options["location"], keys)
 		return err
 	}
 	return nil

@@ -52,7 +52,7 @@ func (m *Materializer) CheckConstraints(ctx context.Context, query string, cs []
 // qualityGate names an object's EXPECT constraints for checkQuality.
 type qualityGate struct {
 	ref         catalog.Ref
-	kind        string // "materialized view" or "pipeline", for messages
+	kind        catalog.Kind // KindMaterializedView or KindPipeline
 	constraints []catalog.Constraint
 }
 
@@ -87,6 +87,7 @@ func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, g quali
 		if n == 0 {
 			continue
 		}
+		m.obs.Violations(g.ref, g.kind, c, n)
 		switch c.Action {
 		case sqlplan.ActionFail:
 			failed = append(failed, fmt.Sprintf("constraint %q: %d rows", c.Name, n))
@@ -110,7 +111,7 @@ func (m *Materializer) checkQuality(ctx context.Context, conn *sql.Conn, g quali
 		e := pgerr.New(pgerrcode.CheckViolation, "%s %q violates constraint %q: %d rows fail EXPECT (%s)",
 			g.kind, name, first.Constraint.Name, first.Violations, first.Constraint.Predicate)
 		e.Detail = "Violated FAIL constraints: " + strings.Join(failed, ", ") + "."
-		if g.kind == "pipeline" {
+		if g.kind == catalog.KindPipeline {
 			e.Detail += " The run was rolled back: nothing was appended, and the next run reads the same input files again."
 		} else {
 			e.Detail += " The refresh was rolled back; the current version stays visible."

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 type attempt struct {
 	ref     catalog.Ref
 	id      int64
+	kind    catalog.Kind      // KindMaterializedView or KindPipeline
 	options map[string]string // retries, retry_backoff, timeout
 	what    string            // "refresh" or "run", for messages
 	// do runs one attempt recorded as run; published reports a new version
@@ -39,6 +41,11 @@ func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, 
 		if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
 			return nil, err
 		}
+		// Every line about the attempt carries its run id and object:
+		// the same run_id as its row of sluice.runs.
+		log := runLog(m.log, run)
+		log.Debug(a.what+" started", "trigger", trigger, "attempt", n)
+		start := time.Now()
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if policy.Timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, policy.Timeout)
@@ -47,11 +54,12 @@ func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, 
 		timedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err == nil {
+			m.obs.RunDone(run, a.kind, RunSucceeded, time.Since(start))
 			if published {
 				m.Published(a.ref)
 			}
-			m.log.Info(a.what+" succeeded", "object", a.ref.String(), "run", run.ID, "attempt", n, "version", run.Version,
-				"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten)
+			log.Info(a.what+" succeeded", "trigger", trigger, "attempt", n, "version", run.Version,
+				"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten, "duration", time.Since(start))
 			return run, nil
 		}
 		if timedOut {
@@ -63,31 +71,41 @@ func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, 
 		}
 		// Record the failure even if ctx was cancelled.
 		if ferr := m.opts.Catalog.FailRun(context.WithoutCancel(ctx), run, err); ferr != nil {
-			m.log.Error("recording failed run", "object", a.ref.String(), "run", run.ID, "err", ferr)
+			log.Error("recording failed run", "err", ferr)
 		}
 		if ctx.Err() != nil {
+			m.obs.RunDone(run, a.kind, RunCanceled, time.Since(start))
+			log.Info(a.what+" canceled", "trigger", trigger, "attempt", n, "err", err)
 			return run, err // cancelled by the user or shutdown: not the object's failure
 		}
+		m.obs.RunDone(run, a.kind, RunFailed, time.Since(start))
 		if n > policy.Retries || !Retryable(err) {
 			if serr := m.opts.Catalog.SetStatus(context.WithoutCancel(ctx), a.id, "failed"); serr != nil {
-				m.log.Error("marking object failed", "object", a.ref.String(), "err", serr)
+				log.Error("marking object failed", "err", serr)
 			}
-			m.log.Warn(a.what+" failed", "object", a.ref.String(), "run", run.ID, "attempt", n, "err", err)
+			log.Warn(a.what+" failed", "trigger", trigger, "attempt", n, "sqlstate", pgerr.Code(err), "err", err)
 			return run, err
 		}
 		d := sqlplan.Backoff(policy.Backoff, n, m.jitter())
+		m.obs.Retried(a.ref, a.kind)
 		progress(fmt.Sprintf("%s of %s: attempt %d of %d failed (%v); retrying in %s", a.what, a.ref.Name, n, policy.Retries+1, err, d.Round(time.Millisecond)))
-		m.log.Info("retrying "+a.what, "object", a.ref.String(), "run", run.ID, "attempt", n, "delay", d, "err", err)
+		log.Info("retrying "+a.what, "trigger", trigger, "attempt", n, "delay", d, "sqlstate", pgerr.Code(err), "err", err)
 		if serr := m.sleep(ctx, d); serr != nil {
 			return run, err
 		}
 	}
 }
 
+// runLog is log with the run's object and run id, the fields every log
+// line about a run carries.
+func runLog(log *slog.Logger, run *catalog.Run) *slog.Logger {
+	return log.With("object", run.Object.String(), "run_id", run.ID)
+}
+
 // viewAttempt is a refresh (or, with filters, a backfill) of v as an
 // attempt.
 func (m *Materializer) viewAttempt(v catalog.View, progress Progress, filters []sqlplan.PartitionFilter) attempt {
-	return attempt{ref: v.Ref, id: v.ID, options: v.Options, what: "refresh",
+	return attempt{ref: v.Ref, id: v.ID, kind: catalog.KindMaterializedView, options: v.Options, what: "refresh",
 		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
 			retired, err := m.refresh(ctx, v, run, progress, filters)
 			if err != nil {

@@ -51,6 +51,7 @@ type Scheduler struct {
 	pending map[catalog.Ref]time.Time // ON CHANGE refreshes owed, and from when
 	files   map[[2]catalog.Ref]int    // file count per (object, source) at the object's last poll
 	latest  map[[2]catalog.Ref]string // connector position per (object, source) at the object's last poll
+	queue   map[catalog.Ref]time.Time // refreshes taken by a tick and not started, and since when they are due
 	wake    chan struct{}
 }
 
@@ -66,7 +67,7 @@ func NewScheduler(opts SchedulerOptions) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[[2]catalog.Ref]int{}, latest: map[[2]catalog.Ref]string{}, wake: make(chan struct{}, 1)}
+	s := &Scheduler{opts: opts, log: log, pending: map[catalog.Ref]time.Time{}, files: map[[2]catalog.Ref]int{}, latest: map[[2]catalog.Ref]string{}, queue: map[catalog.Ref]time.Time{}, wake: make(chan struct{}, 1)}
 	opts.Materializer.OnPublish(s.published)
 	opts.Materializer.OnRefreshStart(s.notePositions)
 	return s
@@ -121,6 +122,7 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 		return wait
 	}
 	due := map[catalog.Ref]string{} // ref -> trigger
+	dueAt := map[catalog.Ref]time.Time{}
 	kinds := map[catalog.Ref]catalog.Kind{}
 	for _, v := range views {
 		kinds[v.Ref] = v.Kind
@@ -133,6 +135,7 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 			if next.IsZero() || !next.After(now) {
 				if !next.IsZero() {
 					due[v.Ref] = "schedule" // due, or missed while down: once
+					dueAt[v.Ref] = next
 				}
 				next = NextRun(v.Schedule, now)
 				if err := s.opts.Catalog.SetNextRun(ctx, v.Ref, next); err != nil {
@@ -146,6 +149,7 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 					wait = min(wait, at.Sub(now))
 				} else {
 					due[v.Ref] = "change"
+					dueAt[v.Ref] = at
 				}
 			}
 		}
@@ -156,6 +160,9 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 			delete(s.pending, ref)
 		}
 	}
+	for ref, at := range dueAt {
+		s.queue[ref] = at
+	}
 	s.mu.Unlock()
 	for _, ref := range topoOrder(due, lineage) {
 		if ctx.Err() != nil {
@@ -163,6 +170,9 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 		}
 		s.refresh(ctx, ref, kinds[ref], due[ref])
 	}
+	s.mu.Lock()
+	clear(s.queue) // what cancellation left
+	s.mu.Unlock()
 	return max(wait, 10*time.Millisecond)
 }
 
@@ -323,25 +333,31 @@ func (s *Scheduler) connectorChanged(ctx context.Context, obj, ref catalog.Ref, 
 func (s *Scheduler) refresh(ctx context.Context, ref catalog.Ref, kind catalog.Kind, trigger string) {
 	s.mu.Lock()
 	delete(s.pending, ref)
+	delete(s.queue, ref)
 	s.mu.Unlock()
 	var err error
+	var run *catalog.Run
 	if kind == catalog.KindPipeline {
 		var p catalog.Pipeline
 		if p, err = s.opts.Catalog.GetPipeline(ctx, ref); err != nil {
 			return // dropped meanwhile
 		}
 		s.markAttempt(ctx, ref, p.ID)
-		_, err = s.opts.Materializer.RefreshPipeline(ctx, ref, trigger, nil)
+		run, err = s.opts.Materializer.RefreshPipeline(ctx, ref, trigger, nil)
 	} else {
 		var v catalog.View
 		if v, err = s.opts.Catalog.GetView(ctx, ref); err != nil {
 			return // dropped meanwhile
 		}
 		s.markAttempt(ctx, ref, v.ID)
-		_, err = s.opts.Materializer.Refresh(ctx, v, trigger, nil)
+		run, err = s.opts.Materializer.Refresh(ctx, v, trigger, nil)
 	}
 	if err != nil && ctx.Err() == nil {
-		s.log.Warn("scheduled refresh failed", "object", ref.String(), "trigger", trigger, "err", err)
+		log := s.log.With("object", ref.String())
+		if run != nil {
+			log = runLog(s.log, run)
+		}
+		log.Warn("scheduled refresh failed", "trigger", trigger, "err", err)
 	}
 }
 

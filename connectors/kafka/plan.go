@@ -155,6 +155,32 @@ func parsePosition(pos connectors.Position) (map[int32]int64, error) {
 	return out, nil
 }
 
+// Lag counts the offsets between from and to over every partition to
+// names (connectors.Lagger). A partition from does not name counts from
+// offset 0, and from "" with start_offset = 'latest' is no lag (the first
+// read is empty): records deleted by retention are counted as if they
+// were still there.
+func (s *source) Lag(from, to connectors.Position) (int64, error) {
+	if from == "" && s.set.startLatest {
+		return 0, nil
+	}
+	fromOff, err := parsePosition(from)
+	if err != nil {
+		return 0, err
+	}
+	toOff, err := parsePosition(to)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for p, end := range toOff {
+		if d := end - fromOff[p]; d > 0 {
+			n += d
+		}
+	}
+	return n, nil
+}
+
 // Plan splits the read of (from, to] into one split per partition with
 // records in [start, end):
 //

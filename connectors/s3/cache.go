@@ -43,6 +43,9 @@ type cache struct {
 	lru     list.List         // of *entry, most recently used first
 	used    int64             // sum of the entries' sizes
 	pinned  int64             // sum of the sizes of pinned entries
+
+	// Counters since the start, for metrics (guarded by mu).
+	hits, misses, downloaded int64
 }
 
 // entry is one cached object.
@@ -309,6 +312,9 @@ type CacheStats struct {
 	Bytes    int64 // used, including reservations of running downloads
 	Pinned   int64
 	Capacity int64
+	// Since the start: objects a Fetch found in the cache (Hits) or had
+	// to download (Misses), and the bytes downloaded.
+	Hits, Misses, DownloadedBytes int64
 }
 
 // CacheStats returns the cache's current use.
@@ -316,5 +322,6 @@ func (s *Store) CacheStats() CacheStats {
 	c := s.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Objects: len(c.entries), Bytes: c.used, Pinned: c.pinned, Capacity: c.capacity}
+	return CacheStats{Objects: len(c.entries), Bytes: c.used, Pinned: c.pinned, Capacity: c.capacity,
+		Hits: c.hits, Misses: c.misses, DownloadedBytes: c.downloaded}
 }

@@ -85,7 +85,7 @@ func (s *Store) Fetch(ctx context.Context, objs []Object) (paths []string, relea
 	start := time.Now()
 	var downloaded, nbytes int64
 	pending := wants
-	for len(pending) > 0 {
+	for first := true; len(pending) > 0; first = false {
 		var launch []*want
 		c.mu.Lock()
 		var need int64
@@ -97,6 +97,9 @@ func (s *Store) Fetch(ctx context.Context, objs []Object) (paths []string, relea
 				e.dl.waiters++
 				w.dl = e.dl
 			case e.ready && e.etag == w.obj.ETag && e.size == w.obj.Size && c.intactLocked(e):
+				if first {
+					c.hits++
+				}
 			default:
 				need += max(0, w.obj.Size-e.size)
 				todo = append(todo, w)
@@ -111,6 +114,7 @@ func (s *Store) Fetch(ctx context.Context, objs []Object) (paths []string, relea
 		for _, w := range todo {
 			w.dl = c.startLocked(ctx, w.e, w.obj)
 			launch = append(launch, w)
+			c.misses++
 		}
 		c.evictLocked()
 		c.mu.Unlock()
@@ -271,5 +275,6 @@ func (s *Store) runDownload(e *entry, dl *download) {
 		c.revertLocked(e, dl)
 		return
 	}
+	c.downloaded += dl.obj.Size
 	e.dl = nil
 }

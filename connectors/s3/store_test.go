@@ -109,6 +109,9 @@ func TestFetch(t *testing.T) {
 	if n := cnt.totalGets(); n != 1 {
 		t.Errorf("second fetch: %d GETs in all, want 1", n)
 	}
+	if s := st.CacheStats(); s.Hits != 2 || s.Misses != 2 || s.DownloadedBytes != int64(len(v1)) {
+		t.Errorf("counters after a miss and a hit of 2 objects: %+v", s)
+	}
 
 	// A new store on the same directory finds the cache (sidecars).
 	cnt2 := newCounter()
