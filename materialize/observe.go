@@ -1,6 +1,7 @@
 package materialize
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -158,6 +159,7 @@ func (m *Materializer) Backlogs(ctx context.Context) ([]Backlog, error) {
 		return nil, err
 	}
 	var out []Backlog
+	var firstErr error
 	for _, v := range views {
 		if v.Kind != catalog.KindPipeline {
 			continue
@@ -168,7 +170,11 @@ func (m *Materializer) Backlogs(ctx context.Context) ([]Backlog, error) {
 		}
 		in, err := m.newInputs(ctx, p)
 		if err != nil {
-			return out, err
+			if ctx.Err() != nil {
+				return out, err
+			}
+			firstErr = cmp.Or(firstErr, err)
+			continue // the next run fails the same way, and says why
 		}
 		for _, name := range p.Sources {
 			b := Backlog{Pipeline: p.Ref, Source: name, Records: -1}
@@ -194,7 +200,7 @@ func (m *Materializer) Backlogs(ctx context.Context) ([]Backlog, error) {
 			out = append(out, b)
 		}
 	}
-	return out, nil
+	return out, firstErr
 }
 
 // sourceOf is the open connector source called name, nil if none.

@@ -41,6 +41,7 @@ import (
 	"github.com/sluice-db/sluice/connectors/postgres"
 	"github.com/sluice-db/sluice/connectors/s3"
 	"github.com/sluice-db/sluice/internal/gateway"
+	"github.com/sluice-db/sluice/internal/metrics"
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/wire"
 )
@@ -178,7 +179,13 @@ func serve(args []string, stderr io.Writer) int {
 			return exitFailed
 		}
 	}
-	reg := newMetricsRegistry()
+	// Metrics are recorded only when the admin listener can serve them.
+	var reg *prometheus.Registry
+	var obs *metrics.Metrics
+	if adminL != nil {
+		reg = newMetricsRegistry()
+		obs = metrics.New(reg)
+	}
 	g, err := gateway.Open(ctx, gateway.Options{
 		DataDir:      cfg.DataDir,
 		MemoryLimit:  cfg.MemoryLimit,
@@ -201,6 +208,7 @@ func serve(args []string, stderr io.Writer) int {
 		SecretsKey:     secretsKey,
 		ProtectedFiles: cfg.protectedFiles(configFileName(fs)),
 		EncryptionKeys: keys,
+		Observer:       gatewayObserver(obs),
 	})
 	if err != nil {
 		l.Close()
@@ -209,6 +217,9 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		logger.Error("cannot open the gateway", "data_dir", cfg.DataDir, "err", err)
 		return exitFailed
+	}
+	if obs != nil {
+		obs.Inspect(g, objectCache(storage))
 	}
 	// Roles made with CREATE ROLE log in too, after the configured users.
 	if pa, ok := auth.(*wire.PasswordAuth); ok {

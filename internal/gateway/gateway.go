@@ -76,6 +76,16 @@ type Options struct {
 	// encrypt their Parquet files with: name -> 32-byte AES-256 key, from
 	// the configuration (never from SQL). Never logged.
 	EncryptionKeys map[string][]byte
+
+	// Observer receives what the wire server and the refreshes measure
+	// (internal/metrics); nil = nothing is recorded.
+	Observer Observer
+}
+
+// Observer is every measurement the gateway's parts report.
+type Observer interface {
+	wire.Observer
+	materialize.Observer
 }
 
 // DatabaseName is the database clients connect to (and the only one).
@@ -177,6 +187,7 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		RequireTLS:     opts.RequireTLS,
 		Authenticator:  opts.Authenticator,
 		MaxConnections: opts.MaxConnections,
+		Observer:       wireObserver(opts.Observer),
 	})
 	log.Info("gateway ready", "data_dir", dataDir)
 	return g, nil
@@ -230,6 +241,7 @@ func (g *Gateway) init(ctx context.Context) error {
 		Translate: engine.Translate, Sources: g.sources, Storage: g.opts.ObjectStorage,
 		Authorize:      g.authorizeRun,
 		EncryptionKeys: g.opts.EncryptionKeys,
+		Observer:       runObserver(g.opts.Observer),
 	})
 	if err := g.mat.Recover(ctx); err != nil {
 		return err

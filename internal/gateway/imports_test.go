@@ -52,6 +52,19 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+	// Only internal/metrics and cmd/gateway know Prometheus: the parts
+	// that record speak to it through observers they define.
+	for _, pkg := range []string{"wire", "materialize", "catalog", "internal/gateway", "connectors/s3", "connectors/kafka"} {
+		out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-deps", mod+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/prometheus/") || dep == mod+"internal/metrics" {
+				t.Errorf("%s imports %s (directly or not): only internal/metrics and cmd/gateway may", pkg, dep)
+			}
+		}
+	}
 	// The session glue dispatches to ddl and access; it imports no
 	// connector itself (cmd/gateway wires them).
 	out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-f", "{{join .Imports \" \"}}", mod+"internal/gateway").CombinedOutput()
