@@ -37,6 +37,12 @@ fi
 if ! command -v kcat >/dev/null 2>&1; then
 	missing="$missing kcat"
 fi
+# prometheus and promtool (Debian's prometheus package) for internal/testing/ops:
+# the tests start their own Prometheus with a configuration of their own, never
+# the system service the package sets up.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+	missing="$missing prometheus"
+fi
 if [ -n "$missing" ]; then
 	SUDO=""
 	if [ "$(id -u)" -ne 0 ]; then

@@ -17,6 +17,7 @@ import (
 // Inspector is what the scrape-time collector reads (internal/gateway's
 // Gateway implements it). Each call is bounded by its ctx.
 type Inspector interface {
+	Ready(ctx context.Context) error
 	ObjectStates(ctx context.Context) ([]materialize.ObjectState, error)
 	SchedulerQueue(ctx context.Context) (materialize.QueueState, error)
 	Backlogs(ctx context.Context) ([]materialize.Backlog, error)
@@ -57,6 +58,9 @@ var (
 		"1 when the object's last refresh or run failed after its retries, else 0.", objLabels, nil)
 	descSuspended = prometheus.NewDesc("sluice_object_suspended",
 		"1 when the object's schedule is suspended, else 0.", objLabels, nil)
+
+	descReady = prometheus.NewDesc("sluice_ready",
+		"1 when the gateway is ready (/readyz: catalog open, DuckDB answers, scheduler running), else 0.", nil, nil)
 
 	descQueueDepth = prometheus.NewDesc("sluice_scheduler_queue_depth",
 		"Scheduled refreshes that are due and not started.", nil, nil)
@@ -107,11 +111,11 @@ type collector struct {
 	timeout time.Duration
 	// busy marks the parts still running from an earlier scrape that
 	// timed out: they are skipped rather than piled up.
-	busy [4]atomic.Bool
+	busy [nparts]atomic.Bool
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLastSuccess, descStaleness, descTarget, descFailing, descSuspended,
+	for _, d := range []*prometheus.Desc{descReady, descLastSuccess, descStaleness, descTarget, descFailing, descSuspended,
 		descQueueDepth, descQueueLag, descPendingFiles, descPendingBytes, descBehind, descLagRecords,
 		descMemory, descTempStorage, descTempFiles, descTempBytes,
 		descCacheHits, descCacheMisses, descCacheDownloaded, descCacheBytes, descCacheObjects, descCacheCapacity} {
@@ -124,10 +128,13 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 
 // The parts of a collection, each bounded by CollectTimeout and run at
 // the same time.
-var parts = [4]struct {
+const nparts = 5
+
+var parts = [nparts]struct {
 	name    string
 	collect func(c *collector, ctx context.Context, in Inspector) ([]prometheus.Metric, error)
 }{
+	{"ready", (*collector).ready},
 	{"objects", (*collector).objects},
 	{"scheduler", (*collector).scheduler},
 	{"connectors", (*collector).connectors},
@@ -233,6 +240,10 @@ func (c *collector) objects(ctx context.Context, in Inspector) ([]prometheus.Met
 	}
 	c.m.prune(live, start)
 	return out, nil
+}
+
+func (c *collector) ready(ctx context.Context, in Inspector) ([]prometheus.Metric, error) {
+	return []prometheus.Metric{gauge(descReady, bool01(in.Ready(ctx) == nil))}, nil
 }
 
 func (c *collector) scheduler(ctx context.Context, in Inspector) ([]prometheus.Metric, error) {

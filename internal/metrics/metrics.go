@@ -121,7 +121,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			[]string{lSchema, lObject, lKind, "constraint", "action"}),
 
 		collectErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_metrics_collect_errors_total",
-			Help: "Scrape-time collections that failed or timed out, by part (objects, scheduler, connectors, duckdb)."}, []string{"part"}),
+			Help: "Scrape-time collections that failed or timed out, by part (ready, objects, scheduler, connectors, duckdb)."}, []string{"part"}),
 
 		seen: map[catalog.Ref]time.Time{},
 	}

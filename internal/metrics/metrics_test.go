@@ -22,6 +22,8 @@ type stubInspector struct {
 	hang   chan struct{} // Backlogs blocks on it when set
 }
 
+func (s *stubInspector) Ready(context.Context) error { return nil }
+
 func (s *stubInspector) ObjectStates(context.Context) ([]materialize.ObjectState, error) {
 	return s.states, nil
 }
