@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -123,6 +125,16 @@ func TestPrometheus(t *testing.T) {
 	// The alerting rules: every one evaluates, and checked's is raised.
 	prom.waitFor(t, `ALERTS{alertname="SluiceObjectFailing", object="checked"}`, "the failing object's alert", func(s []sample) bool { return len(s) == 1 })
 	checkRulesHealthy(t, prom)
+	// Every expression of the Grafana dashboard evaluates.
+	exprs, _ := dashboardExprs(t)
+	for title, es := range exprs {
+		for _, e := range es {
+			if _, err := prom.query(t.Context(), e); err != nil {
+				t.Errorf("dashboard panel %q: %s: %v", title, e, err)
+			}
+		}
+	}
+	checkMetricsDocumented(t, s.Admin)
 
 	// A dropped object leaves the series.
 	mustExec(t, conn, `DROP MATERIALIZED VIEW fresh`)
@@ -143,6 +155,34 @@ func TestPrometheus(t *testing.T) {
 	for _, l := range regexp.MustCompile(`(?m)^.*msg="(refresh|pipeline run) (succeeded|failed)".*$`).FindAllString(s.Log.String(), -1) {
 		if !regexp.MustCompile(`object=\S+ run_id=\d+ `).MatchString(l) {
 			t.Errorf("a run's log line without object and run_id: %s", l)
+		}
+	}
+}
+
+// checkMetricsDocumented reads the admin listener's /metrics: every sluice_
+// metric family it exports is in docs/operations.md.
+func checkMetricsDocumented(t *testing.T, admin string) {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	families := regexp.MustCompile(`(?m)^# TYPE (sluice_[a-z_]+) `).FindAllStringSubmatch(string(body), -1)
+	if len(families) < 25 {
+		t.Fatalf("/metrics has %d sluice_ families:\n%s", len(families), body)
+	}
+	for _, f := range families {
+		if !strings.Contains(string(doc), "`"+f[1]+"`") {
+			t.Errorf("/metrics exports %s, which docs/operations.md does not list", f[1])
 		}
 	}
 }
