@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,7 +168,7 @@ func metricsRound(b *testing.B, bin string, servers []pgbenchServer) {
 				b.Fatalf("%s on %s: %d rows, %v", name, servers[i].name, n, err)
 			}
 			put(name, "s", i, secs)
-			b.ReportMetric(secs, servers[i].name+"-"+name+"-s")
+			b.ReportMetric(secs, servers[i].name+"-"+strings.ReplaceAll(name, " ", "-")+"-s")
 		}
 	}
 	for _, mode := range []string{"simple", "prepared"} {
@@ -182,7 +183,7 @@ func metricsRound(b *testing.B, bin string, servers []pgbenchServer) {
 				b.Fatalf("%s on %s: %d failed, %d aborted, exit %d: %v", name, servers[i].name, r.failed, r.aborted, r.exit, r.errLines)
 			}
 			put(name, "tps", i, r.tps)
-			b.ReportMetric(r.tps, servers[i].name+"-"+name+"-tps")
+			b.ReportMetric(r.tps, servers[i].name+"-"+strings.ReplaceAll(name, " ", "-")+"-tps")
 		}
 	}
 }
