@@ -76,6 +76,16 @@ func TestPrometheus(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "23514" {
 		t.Fatalf("refresh against the constraint: %v, want 23514", err)
 	}
+	// A refresh whose input file disappeared: retried once, then failed.
+	gone := filepath.Join(t.TempDir(), "gone.csv")
+	writeFile(t, gone, "y\n1\n")
+	mustExec(t, conn, fmt.Sprintf(`CREATE MATERIALIZED VIEW gone WITH (retries = 1, retry_backoff = '10ms') AS SELECT y FROM read_csv('%s')`, gone))
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `REFRESH MATERIALIZED VIEW gone`); err == nil {
+		t.Fatal("a refresh of a missing file succeeded")
+	}
 	// A Kafka ingest: the pipeline's first run reads the 100 records.
 	mustExec(t, conn, fmt.Sprintf(`CREATE SOURCE events FROM KAFKA WITH (brokers = '%s', topic = 'events', format = 'json')`, brokerAddr))
 	mustExec(t, conn, `CREATE PIPELINE ingest AS SELECT id, amount FROM events`)
@@ -88,6 +98,8 @@ func TestPrometheus(t *testing.T) {
 	prom.waitFor(t, `sluice_quality_violations_total{object="checked", constraint="positive", action="FAIL"}`, "violations of positive", one(2))
 	prom.waitFor(t, `sluice_object_failing{object="checked"}`, "checked fails", one(1))
 	prom.waitFor(t, `sluice_queries_total{outcome="error", sqlstate_class="23"}`, "the client's error", one(1))
+	prom.waitFor(t, `sluice_refresh_retries_total{object="gone"}`, "the retry", one(1))
+	prom.waitFor(t, `sluice_refresh_runs_total{object="gone", outcome="failed"}`, "both failed attempts", one(2))
 	prom.waitFor(t, `sluice_refresh_rows_written_total{object="ingest", kind="pipeline"}`, "the first run's rows", one(100))
 	prom.waitFor(t, `sluice_connector_lag_records{object="ingest", source="events"}`, "no lag after the first run", one(0))
 	prom.waitFor(t, `sluice_connector_behind{object="ingest", source="events"}`, "caught up", one(0))
@@ -146,7 +158,7 @@ func TestPrometheus(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), `SELECT run_id FROM sluice.runs WHERE object = 'checked' AND status = 'failed'`).Scan(&runID); err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`(?m)^.*msg="refresh failed".*$`).FindAllString(s.Log.String(), -1)
+	line := regexp.MustCompile(`(?m)^.*msg="refresh failed" object=public\.checked .*$`).FindAllString(s.Log.String(), -1)
 	want := fmt.Sprintf("object=public.checked run_id=%d ", runID)
 	if len(line) != 1 || !strings.Contains(line[0], want) || !strings.Contains(line[0], "sqlstate=23514") {
 		t.Fatalf("log lines of the failed refresh: %q, want one with %q", line, want)
