@@ -198,8 +198,8 @@ func printMetrics() {
 		return
 	}
 	fmt.Printf("\n### Metrics overhead (on: admin listener scraped every second; off: admin_listen \"\"; pgbench -c 8 -j 2 -T %d; %d rows; medians; ratio = median of per-round on/off)\n\n", pgbenchSeconds, narrowRows)
-	fmt.Println("| measure | unit | metrics on | metrics off | ratio on/off | rounds |")
-	fmt.Println("|---|---|---:|---:|---:|---:|")
+	fmt.Println("| measure | unit | metrics on | metrics off | ratio on/off | per-round ratios |")
+	fmt.Println("|---|---|---:|---:|---:|---|")
 	for _, m := range metricsOrder {
 		var on, off, ratio []float64
 		for _, r := range metricsVals[m] {
@@ -208,7 +208,11 @@ func printMetrics() {
 				ratio = append(ratio, r[0]/r[1])
 			}
 		}
-		fmt.Printf("| %s | %s | %.3f | %.3f | %.3fx | %d |\n", m, metricsUnit[m], median(on), median(off), median(ratio), len(ratio))
+		rs := make([]string, len(ratio))
+		for i, r := range ratio {
+			rs[i] = fmt.Sprintf("%.2f", r)
+		}
+		fmt.Printf("| %s | %s | %.3f | %.3f | %.3fx | %s |\n", m, metricsUnit[m], median(on), median(off), median(ratio), strings.Join(rs, ", "))
 	}
 	if metricsScrape.n > 0 {
 		fmt.Printf("\n%d scrapes of /metrics, %d failed, %.1f ms each on average\n", metricsScrape.n, metricsScrape.errs, 1000*metricsScrape.secs/float64(metricsScrape.n))
