@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sluice-db/sluice/admin"
+	"github.com/sluice-db/sluice/admin/status"
 
 	"github.com/spf13/pflag"
 
@@ -221,6 +222,10 @@ func serve(args []string, stderr io.Writer) int {
 
 	var rg runGroup
 	var shutdownErr error
+	var page *status.Handler // the admin listener's status page
+	if adminL != nil {
+		page = newStatusPage(g, auth, cfg, logger)
+	}
 	{
 		// The server: Serve until Shutdown, which lets running statements
 		// finish until the timeout, then closes DuckDB.
@@ -233,6 +238,9 @@ func serve(args []string, stderr io.Writer) int {
 			sctx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
 			defer cancel()
 			logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+			if page != nil {
+				page.Close() // refreshes started from the page are cancelled, as the scheduler's are
+			}
 			shutdownErr = g.Shutdown(sctx)
 		})
 	}
@@ -242,6 +250,7 @@ func serve(args []string, stderr io.Writer) int {
 			Logger:  logger,
 			Ready:   g.Ready,
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+			Status:  statusHandler(page),
 		})
 		rg.add(func() error {
 			if err := srv.Serve(adminL); err != nil && !errors.Is(err, admin.ErrServerClosed) {
