@@ -2,6 +2,7 @@
 // gateway over DuckDB.
 //
 //	gateway [serve] [--listen ADDR] [--data-dir DIR] [--config FILE] ...
+//	gateway status [--url URL | -h HOST -p PORT -U USER -d DBNAME]
 //	gateway password [--iterations N] [--md5-user NAME] < password
 //	gateway cert [--host H[,H...]] [--out DIR] [--days N]
 //	gateway keygen [--out FILE]
@@ -70,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stderr)
 	case "password":
 		return passwordCmd(args, os.Stdin, stdout, stderr)
+	case "status":
+		return statusCmd(args, stdout, stderr)
 	case "cert":
 		return certCmd(args, stdout, stderr)
 	case "keygen":
@@ -81,11 +84,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, connectorDocs())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway keygen | gateway connectors | gateway version")
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway status | gateway password | gateway cert | gateway keygen | gateway connectors | gateway version")
 		newServeFlags(stdout).PrintDefaults()
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert, keygen, connectors or version)\n", cmd)
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, status, password, cert, keygen, connectors or version)\n", cmd)
 		return exitUsage
 	}
 }
