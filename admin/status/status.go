@@ -170,6 +170,13 @@ func New(opts Options) *Handler {
 	h.mux.HandleFunc("GET /runs", h.authed(h.runsPage))
 	h.mux.HandleFunc("GET /running", h.authed(h.runningPage))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// Only the forms above take a POST (and the admin
+			// listener's own paths, which are GET only, end here too).
+			w.Header().Set("Allow", "GET, HEAD")
+			h.errorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not allowed on "+r.URL.Path+".", "")
+			return
+		}
 		h.errorPage(w, r, nil, http.StatusNotFound, "Not found", "There is no page at "+r.URL.Path+".", "")
 	})
 	return h

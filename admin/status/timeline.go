@@ -60,11 +60,12 @@ func buildTimeline(runs []*run, now time.Time) *timeline {
 			end = r.Finished
 		}
 	}
-	span := end.Sub(start)
-	if span < time.Minute {
-		start = end.Add(-time.Minute)
-		span = time.Minute
+	// A little room before the first run; at least a minute shown.
+	start = start.Add(-end.Sub(start) / 40)
+	if end.Sub(start) < time.Minute {
+		end = start.Add(time.Minute)
 	}
+	span := end.Sub(start)
 	x := func(t time.Time) int {
 		return tlLabelW + int(float64(t.Sub(start))/float64(span)*tlPlotW)
 	}
