@@ -305,3 +305,35 @@ func TestLoginRules(t *testing.T) {
 		s.client("127.0.0.1:5000").login("app", "app pw", http.StatusSeeOther)
 	})
 }
+
+// TestOddNames: names that need quoting in SQL, in a URL and in HTML are
+// read, linked and acted on as themselves, and never interpreted.
+func TestOddNames(t *testing.T) {
+	s := newSite(t, wire.AuthTrust, nil, false)
+	const name = `it's <b>"odd"</b>/x`
+	s.sql(`CREATE MATERIALIZED VIEW "it's <b>""odd""</b>/x" AS SELECT 1 AS x`)
+	c := s.client("127.0.0.1:5000")
+	csrf, page := c.login("sluice", "", http.StatusSeeOther)
+	if strings.Contains(page, "<b>") {
+		t.Fatalf("a name reached the page as HTML:\n%s", page)
+	}
+	path := "/objects/public/" + url.PathEscape(name)
+	if !strings.Contains(page, `href="`+strings.ReplaceAll(path, "'", "&#39;")+`"`) {
+		t.Fatalf("no link to %s in\n%s", path, page)
+	}
+	resp, body := c.do("GET", path, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "public.it&#39;s &lt;b&gt;&#34;odd&#34;&lt;/b&gt;/x") {
+		t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+	}
+	resp, _ = c.do("POST", path+"/refresh", url.Values{"csrf": {csrf}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("refresh: %d", resp.StatusCode)
+	}
+	res, err := s.g.QueryAs(t.Context(), "sluice", `SELECT count(*) FROM sluice.runs WHERE object = 'it''s <b>"odd"</b>/x' AND trigger = 'manual'`)
+	if err != nil || *res.Rows[0][0] != "1" {
+		t.Fatalf("the refresh of the odd name: %v %v", res, err)
+	}
+	if resp, _ := c.do("GET", "/objects/public/"+url.PathEscape("x' OR '1'='1"), nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a quote in the path: %d", resp.StatusCode)
+	}
+}

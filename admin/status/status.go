@@ -706,8 +706,7 @@ func (h *Handler) action(w http.ResponseWriter, r *request) {
 		h.sessions.setFlash(r.sess, &notice{Kind: "info", Text: "The refresh of " + target.String() + " goes on in the background: its progress is below."})
 		http.Redirect(w, r.Request, "/running", http.StatusSeeOther)
 	case err != nil && pgerr.Code(err) == "42501":
-		// Render the object's page with the refusal, as GET would.
-		r.Request.Method = http.MethodGet
+		// The object's page with the refusal, answering 403.
 		h.renderObject(w, r, http.StatusForbidden, errorNotice(err))
 	case err != nil:
 		h.sessions.setFlash(r.sess, errorNotice(err))
