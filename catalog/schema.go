@@ -153,4 +153,7 @@ var ddl = []string{
 	// with its own key after an ALTER changed the option.
 	`ALTER TABLE sluice_catalog.versions ADD COLUMN IF NOT EXISTS encryption_key VARCHAR`,
 	`ALTER TABLE sluice_catalog.pipeline_files ADD COLUMN IF NOT EXISTS encryption_key VARCHAR`,
+	// The SQLSTATE of a failed run's error, beside its message (the status
+	// page shows both).
+	`ALTER TABLE sluice_catalog.runs ADD COLUMN IF NOT EXISTS sqlstate VARCHAR`,
 }

@@ -4,10 +4,12 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
 	"github.com/sluice-db/sluice/internal/engine"
+	"github.com/sluice-db/sluice/internal/pgerr"
 )
 
 func openStore(t *testing.T) *Store {
@@ -48,5 +50,41 @@ func TestViewRoundTrip(t *testing.T) {
 	}
 	if _, ok, _ := s.Lookup(ctx, v.Ref); ok {
 		t.Error("dropped view still found")
+	}
+}
+
+// A failed run keeps its error's SQLSTATE beside the message (XX000 when
+// the error carries none); a run a crash interrupted gets 57P02.
+func TestFailedRunSQLState(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	sqlstate := func(id int64) string {
+		var code string
+		if err := s.db.QueryRowContext(ctx, `SELECT sqlstate FROM sluice_catalog.runs WHERE run_id = $1`, id).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	var runs []*Run
+	for range 3 {
+		r := &Run{Object: Ref{"public", "v"}, ObjectID: 7, Trigger: "manual", Attempt: 1}
+		if err := s.BeginRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	if err := s.FailRun(ctx, runs[0], pgerr.New("23514", "violates constraint")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FailRun(ctx, runs[1], errors.New("no code")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"23514", "XX000", "57P02"} {
+		if got := sqlstate(runs[i].ID); got != want {
+			t.Errorf("run %d: sqlstate %q, want %q", i, got, want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
 )
 
 // Refresh runs (sluice.runs) and the versions and partitions a successful run
@@ -25,6 +27,7 @@ type Run struct {
 	BytesWritten int64
 	Version      int64
 	Error        string
+	SQLState     string // the error's SQLSTATE (XX000 when it carries none)
 }
 
 // BeginRun records a run as running and returns its id. It commits at once
@@ -46,8 +49,9 @@ func (s *Store) BeginRun(ctx context.Context, r *Run) error {
 func (s *Store) FailRun(ctx context.Context, r *Run, runErr error) error {
 	r.Status = "failed"
 	r.Error = runErr.Error()
+	r.SQLState = pgerr.Code(runErr)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1`, r.ID, r.Error)
+		_, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(), error = $2, sqlstate = $3 WHERE run_id = $1`, r.ID, r.Error, r.SQLState)
 		return err
 	})
 }
@@ -179,7 +183,7 @@ func (s *Store) LivePaths(ctx context.Context) ([]string, error) {
 func (s *Store) Recover(ctx context.Context) (retired []string, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(),
-			error = 'interrupted: the gateway stopped during the run' WHERE status = 'running'`); err != nil {
+			error = 'interrupted: the gateway stopped during the run', sqlstate = '57P02' WHERE status = 'running'`); err != nil {
 			return err
 		}
 		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)

@@ -78,6 +78,8 @@ type Materializer struct {
 	locks     map[int64]*sync.Mutex
 	onPublish []func(catalog.Ref)
 	onStart   []func(context.Context, catalog.Ref)
+
+	board progressBoard // the runs in flight (progress.go)
 }
 
 // OnRefreshStart registers fn to be called when a view's refresh starts,
@@ -315,8 +317,9 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 // recomputes only the partitions they select and links the current
 // version's other files into the new version.
 func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress, filters []sqlplan.PartitionFilter) (retired []string, err error) {
-	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
+	staging := m.stagingDir(run.ID)
 	defer os.RemoveAll(staging) // gone after a failure; renamed away after success
+	progress = m.board.tracking(run.ID, progress)
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, err
 	}
@@ -378,10 +381,12 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if bf != nil {
 		progress(fmt.Sprintf("backfilling %s: recomputed %d partitions", v.Ref.Name, len(stats)))
 	}
-	var rows int64
+	var rows, bytes int64
 	for _, p := range stats {
 		rows += p.Rows
+		bytes += p.Bytes
 	}
+	m.board.wrote(run.ID, rows, int64(len(files)), bytes)
 	progress(fmt.Sprintf("refreshing %s: wrote %d rows in %d files, %d partitions", v.Ref.Name, rows, len(files), len(stats)))
 
 	last, err := m.opts.Catalog.LatestVersion(ctx, v.ID)

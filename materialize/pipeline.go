@@ -143,6 +143,7 @@ func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipel
 }
 
 func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run *catalog.Run, progress Progress) error {
+	progress = m.board.tracking(run.ID, progress)
 	in, err := m.newInputs(ctx, p)
 	if err != nil {
 		return err
@@ -176,7 +177,7 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		progress(fmt.Sprintf("pipeline %s: reading %d new input files and the new data of %d connector sources", p.Ref.Name, len(consumed), len(in.reads)))
 	}
 
-	staging := filepath.Join(m.stagingRoot(), "run-"+strconv.FormatInt(run.ID, 10))
+	staging := m.stagingDir(run.ID)
 	defer os.RemoveAll(staging)
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return err
@@ -270,10 +271,12 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		parts[part] = true
 		commit.Files = append(commit.Files, catalog.OutputFile{Path: dst, Partition: part, Rows: f.rows, Bytes: f.bytes, EncryptionKey: key})
 	}
-	var rows int64
+	var rows, bytes int64
 	for _, f := range commit.Files {
 		rows += f.Rows
+		bytes += f.Bytes
 	}
+	m.board.wrote(run.ID, rows, int64(len(commit.Files)), bytes)
 	progress(fmt.Sprintf("pipeline %s: wrote %d rows in %d files, %d partitions", p.Ref.Name, rows, len(commit.Files), len(parts)))
 	// Stored in object storage before the commit: a committed run's files
 	// are all there.

@@ -46,11 +46,13 @@ func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, 
 		log := runLog(m.log, run)
 		log.Debug(a.what+" started", "trigger", trigger, "attempt", n)
 		start := time.Now()
+		m.board.begin(run, m.stagingDir(run.ID))
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if policy.Timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, policy.Timeout)
 		}
 		published, err := a.do(actx, run)
+		m.board.end(run.ID)
 		timedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err == nil {

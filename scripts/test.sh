@@ -43,6 +43,13 @@ fi
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
 	missing="$missing prometheus"
 fi
+# Headless Chromium for the status page's browser tests (internal/testing/e2e,
+# driven with chromedp).
+for p in chromium chromium-driver; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
 if [ -n "$missing" ]; then
 	SUDO=""
 	if [ "$(id -u)" -ne 0 ]; then

@@ -2,6 +2,7 @@
 // gateway over DuckDB.
 //
 //	gateway [serve] [--listen ADDR] [--data-dir DIR] [--config FILE] ...
+//	gateway status [--url URL | -h HOST -p PORT -U USER -d DBNAME]
 //	gateway password [--iterations N] [--md5-user NAME] < password
 //	gateway cert [--host H[,H...]] [--out DIR] [--days N]
 //	gateway keygen [--out FILE]
@@ -30,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sluice-db/sluice/admin"
+	"github.com/sluice-db/sluice/admin/status"
 
 	"github.com/spf13/pflag"
 
@@ -70,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stderr)
 	case "password":
 		return passwordCmd(args, os.Stdin, stdout, stderr)
+	case "status":
+		return statusCmd(args, stdout, stderr)
 	case "cert":
 		return certCmd(args, stdout, stderr)
 	case "keygen":
@@ -81,11 +85,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, connectorDocs())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway password | gateway cert | gateway keygen | gateway connectors | gateway version")
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway status | gateway password | gateway cert | gateway keygen | gateway connectors | gateway version")
 		newServeFlags(stdout).PrintDefaults()
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, password, cert, keygen, connectors or version)\n", cmd)
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, status, password, cert, keygen, connectors or version)\n", cmd)
 		return exitUsage
 	}
 }
@@ -232,6 +236,10 @@ func serve(args []string, stderr io.Writer) int {
 
 	var rg runGroup
 	var shutdownErr error
+	var page *status.Handler // the admin listener's status page
+	if adminL != nil {
+		page = newStatusPage(g, auth, cfg, logger)
+	}
 	{
 		// The server: Serve until Shutdown, which lets running statements
 		// finish until the timeout, then closes DuckDB.
@@ -244,6 +252,9 @@ func serve(args []string, stderr io.Writer) int {
 			sctx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
 			defer cancel()
 			logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+			if page != nil {
+				page.Close() // refreshes started from the page are cancelled, as the scheduler's are
+			}
 			shutdownErr = g.Shutdown(sctx)
 		})
 	}
@@ -253,6 +264,7 @@ func serve(args []string, stderr io.Writer) int {
 			Logger:  logger,
 			Ready:   g.Ready,
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+			Status:  statusHandler(page),
 		})
 		rg.add(func() error {
 			if err := srv.Serve(adminL); err != nil && !errors.Is(err, admin.ErrServerClosed) {

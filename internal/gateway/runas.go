@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-db/sluice/internal/pgcodec"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/wire"
 )
 
@@ -45,6 +46,12 @@ func (g *Gateway) QueryAs(ctx context.Context, role, query string) (*Result, err
 	}
 	return &w.res, nil
 }
+
+// Running returns the refreshes and pipeline runs in flight with what each
+// has written so far (materialize.Running). It is not filtered by role:
+// the status page shows only the runs whose sluice.runs row the
+// logged-in role reads through QueryAs.
+func (g *Gateway) Running() []materialize.RunProgress { return g.mat.Running() }
 
 // Ready reports why the gateway cannot serve (nil when it can): the
 // catalog must be open, DuckDB must answer, and the scheduler must run.
