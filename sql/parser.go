@@ -9,7 +9,7 @@ import "github.com/sluice-db/sluice/internal/pgerr"
 //
 // Errors are *pgerr.Error: 42601 (syntax error) with a 1-based character
 // position into query, or 0A000 for forms Sluice refuses (CREATE OR REPLACE
-// MATERIALIZED VIEW). The whole query is lexed before any statement is
+// PIPELINE or SOURCE). The whole query is lexed before any statement is
 // returned, so a malformed token anywhere fails the whole string, as in
 // PostgreSQL.
 func Parse(query string) ([]Statement, error) {
@@ -96,7 +96,7 @@ func (p *parser) statement() (Statement, error) {
 	case p.atWords("create", "source"):
 		return p.createSource()
 	case p.atWords("create", "materialized"):
-		return p.createMaterializedView()
+		return p.createMaterializedView(false)
 	case p.atWords("create", "pipeline"):
 		return p.createPipeline()
 	case p.atSecretStatement():
@@ -136,13 +136,14 @@ func (p *parser) span() Span {
 	return Span{SQL: p.src[first.start:last.end], Offset: first.start}
 }
 
-// createOrReplace refuses CREATE OR REPLACE of Sluice objects and passes
-// every other CREATE OR REPLACE (VIEW, TABLE, FUNCTION, ...) through.
+// createOrReplace parses CREATE OR REPLACE MATERIALIZED VIEW, refuses
+// CREATE OR REPLACE of Sluice's other objects and passes every other
+// CREATE OR REPLACE (VIEW, TABLE, FUNCTION, ...) through.
 func (p *parser) createOrReplace() (Statement, error) {
 	kind := ""
 	switch {
-	case p.atWords("create", "or", "replace", "materialized", "view"):
-		kind = "MATERIALIZED VIEW"
+	case p.atWords("create", "or", "replace", "materialized"):
+		return p.createMaterializedView(true)
 	case p.atWords("create", "or", "replace", "pipeline"):
 		kind = "PIPELINE"
 	case p.atWords("create", "or", "replace", "source"):

@@ -184,6 +184,15 @@ WITH NO DATA`,
 			},
 		},
 		{
+			"CREATE OR REPLACE MATERIALIZED VIEW s.v PARTITION BY (d) AS SELECT 1 AS d",
+			func(q string) Statement {
+				return &CreateMaterializedView{
+					Span: Span{q, 0}, OrReplace: true, Name: Name{Schema: "s", Name: "v"}, PartitionBy: []string{"d"},
+					Query: "SELECT 1 AS d", QueryOffset: 60, WithData: true,
+				}
+			},
+		},
+		{
 			"CREATE MATERIALIZED VIEW v REFRESH MANUAL AS SELECT * FROM t",
 			func(q string) Statement {
 				return &CreateMaterializedView{
@@ -478,9 +487,11 @@ func TestErrors(t *testing.T) {
 
 		{"CREATE SOURCE s FROM KAFKA WITH (a=-1, b = 'x' 'y')", pgerrcode.SyntaxError, `syntax error at or near "'y'"`, 48},
 
+		{"CREATE OR REPLACE MATERIALIZED VIEW IF NOT EXISTS v AS SELECT 1", pgerrcode.SyntaxError, `syntax error at or near "IF"`, 37},
+
 		// Refused forms.
-		{"CREATE OR REPLACE MATERIALIZED VIEW v AS SELECT 1", pgerrcode.FeatureNotSupported,
-			"CREATE OR REPLACE MATERIALIZED VIEW is not supported; DROP and CREATE it", 1},
+		{"CREATE OR REPLACE MATERIALIZED VIEW v AS SELECT 1 WITH NO DATA", pgerrcode.FeatureNotSupported,
+			"CREATE OR REPLACE MATERIALIZED VIEW ... WITH NO DATA is not supported: the replacement is built before it replaces the view", 1},
 		{"SELECT 1; create or replace pipeline p AS SELECT 1", pgerrcode.FeatureNotSupported,
 			"CREATE OR REPLACE PIPELINE is not supported; DROP and CREATE it", 11},
 		{"CREATE OR REPLACE SOURCE s FROM KAFKA", pgerrcode.FeatureNotSupported,
