@@ -226,12 +226,15 @@ func (s *Store) LivePaths(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Recover is called at start: runs left "running" by a crash are marked
-// failed, and versions already retired are forgotten (their files go).
+// Recover is called at start: runs and deployments left "running" by a
+// crash are marked failed, and versions already retired are forgotten (their files go).
 func (s *Store) Recover(ctx context.Context) (retired []string, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(),
 			error = 'interrupted: the gateway stopped during the run' WHERE status = 'running'`); err != nil {
+			return err
+		}
+		if err := recoverDeployments(ctx, tx); err != nil { // deployments.go
 			return err
 		}
 		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)

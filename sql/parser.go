@@ -116,6 +116,10 @@ func (p *parser) statement() (Statement, error) {
 		return p.show()
 	case p.atWords("explain", "refresh"):
 		return p.explainRefresh()
+	case p.atWords("start", "deployment"):
+		return p.startDeployment() // deployments.go
+	case p.atWords("finish", "deployment"):
+		return p.finishDeployment()
 	case p.atCopy():
 		return p.copyStmt() // copy.go
 	case p.atRoleStatement():

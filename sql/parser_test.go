@@ -193,6 +193,24 @@ WITH NO DATA`,
 			},
 		},
 		{
+			"START DEPLOYMENT WITH (changes = 3) AS $plan$+ create source s$plan$",
+			func(q string) Statement {
+				return &StartDeployment{Span: Span{q, 0}, Changes: 3, Plan: "+ create source s"}
+			},
+		},
+		{
+			"start deployment as ''",
+			func(q string) Statement { return &StartDeployment{Span: Span{q, 0}} },
+		},
+		{
+			"FINISH DEPLOYMENT",
+			func(q string) Statement { return &FinishDeployment{Span: Span{q, 0}} },
+		},
+		{
+			"FINISH DEPLOYMENT FAILED 'boom'",
+			func(q string) Statement { return &FinishDeployment{Span: Span{q, 0}, Failed: true, Error: "boom"} },
+		},
+		{
 			"CREATE MATERIALIZED VIEW v REFRESH MANUAL AS SELECT * FROM t",
 			func(q string) Statement {
 				return &CreateMaterializedView{
@@ -488,6 +506,11 @@ func TestErrors(t *testing.T) {
 		{"CREATE SOURCE s FROM KAFKA WITH (a=-1, b = 'x' 'y')", pgerrcode.SyntaxError, `syntax error at or near "'y'"`, 48},
 
 		{"CREATE OR REPLACE MATERIALIZED VIEW IF NOT EXISTS v AS SELECT 1", pgerrcode.SyntaxError, `syntax error at or near "IF"`, 37},
+
+		{"START DEPLOYMENT AS plan", pgerrcode.SyntaxError, `syntax error at or near "plan"`, 21},
+		{"START DEPLOYMENT WITH (changes = -1) AS ''", pgerrcode.InvalidParameterValue, `invalid value for option "changes": "-1" (want a number of changes, 0 or more)`, 24},
+		{"START DEPLOYMENT WITH (steps = 1) AS ''", pgerrcode.InvalidParameterValue, `unrecognized deployment option "steps"`, 24},
+		{"FINISH DEPLOYMENT SUCCEEDED", pgerrcode.SyntaxError, `syntax error at or near "SUCCEEDED"`, 19},
 
 		// Refused forms.
 		{"CREATE OR REPLACE MATERIALIZED VIEW v AS SELECT 1 WITH NO DATA", pgerrcode.FeatureNotSupported,
