@@ -221,3 +221,68 @@ func warning(err error, format string, args ...any) *pgerr.Error {
 	e.Severity = "WARNING"
 	return e
 }
+
+// replacePipeline replaces the existing pipeline st names (CREATE OR
+// REPLACE PIPELINE): the new definition is checked as CREATE checks it,
+// its first run reads everything its sources hold into a directory of its
+// own while the old output keeps serving, and one catalog transaction
+// swaps definition and output (materialize.ReplacePipeline); then the
+// materialized views that read it are refreshed, as their owners. Who may:
+// as for replaceView.
+func (x *Executor) replacePipeline(ctx context.Context, st *sql.CreatePipeline, progress func(string)) (Result, error) {
+	const tag = "CREATE PIPELINE"
+	ref := resolve(st.Name)
+	if err := x.requireOwner(ref, catalog.KindPipeline); err != nil {
+		return Result{}, err
+	}
+	sched, err := schedule(st.Refresh)
+	if err != nil {
+		return Result{}, err
+	}
+	opts, err := validatePipelineOptions(optionMap(st.Options))
+	if err != nil {
+		return Result{}, err
+	}
+	if err := x.checkLocation(ctx, ref, opts); err != nil {
+		return Result{}, err
+	}
+	if err := x.checkDefinition(ctx, ref.Schema, st.Query, st.Constraints); err != nil {
+		return Result{}, err
+	}
+	if err := x.checkEncryptionKey(opts); err != nil {
+		return Result{}, err
+	}
+	cols, err := x.mat.Describe(ctx, st.Query)
+	if err != nil {
+		return Result{}, pipelineQueryError(err, st)
+	}
+	sources, deps, err := x.pipelineSources(ctx, ref, st.Query) // pipeline.go: sources only, so no cycle can form
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{Query: st.Query, Columns: cols, PartitionBy: st.PartitionBy, Options: opts}); err != nil {
+		return Result{}, err
+	}
+	constraints, err := x.viewConstraints(ctx, st.Query, st.Constraints) // quality.go
+	if err != nil {
+		return Result{}, err
+	}
+	dir, err := x.cat.NextID(ctx) // the new output's directory: a number no object or directory has
+	if err != nil {
+		return Result{}, err
+	}
+	pcols := make([]catalog.Column, len(cols))
+	for i, c := range cols {
+		pcols[i] = catalog.Column{Name: c.Name, Type: c.Type}
+	}
+	p := catalog.Pipeline{Ref: ref, Query: st.Query, PartitionBy: st.PartitionBy, Options: opts, Refresh: sched.Text,
+		Constraints: constraints, Columns: pcols, Sources: sources, Path: x.mat.PipelinePath(dir)}
+	if p.PartitionBy == nil {
+		p.PartitionBy = []string{}
+	}
+	defer x.sched.Wake()
+	if _, err := x.mat.ReplacePipeline(ctx, p, catalog.Redefinition{Deps: deps, Schedule: sched, NextRun: materialize.NextRun(sched, time.Now())}, progress); err != nil {
+		return Result{}, pgerr.As(engine.Translate(err)).WithPosition(0)
+	}
+	return done(tag, x.refreshDependants(ctx, ref, progress)...), nil
+}

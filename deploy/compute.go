@@ -288,9 +288,10 @@ func (c *computer) scheduled(o, cur *Object) (*Change, error) {
 			rebuild = append(rebuild, fmt.Sprintf("option %s cannot be unset in place", k))
 		}
 	}
+	if len(rebuild) > 0 && o.Kind == KindPipeline {
+		rebuild = append(rebuild, "output rebuilt from all the input its sources hold now")
+	}
 	switch {
-	case len(rebuild) > 0 && o.Kind == KindPipeline:
-		return nil, fmt.Errorf("pipeline %s changed (%s): a pipeline's query, partitioning and constraints cannot be changed in place yet (CREATE OR REPLACE PIPELINE is not supported); only its schedule and options are", o.Ref, strings.Join(rebuild, "; "))
 	case len(rebuild) > 0:
 		return &Change{Action: Rebuild, Details: append(rebuild, alter...), SQL: []string{sql.OrReplace(o.SQL)}}, nil
 	case len(alter) > 0:
@@ -361,9 +362,9 @@ func sameConstraints(a, b []Constraint) bool {
 
 // refreshes adds a refresh of every materialized view that reads what the
 // plan rebuilds or replaces and that nothing else refreshes. The gateway
-// refreshes the views that read a replaced materialized view through
-// Sluice's lineage (CREATE OR REPLACE MATERIALIZED VIEW: materialized views
-// reading it, and those reading them); a plain view's reads are DuckDB's,
+// refreshes the views that read a replaced materialized view or pipeline
+// through Sluice's lineage (CREATE OR REPLACE: materialized views reading
+// it, and those reading them); a plain view's reads are DuckDB's,
 // bound when queried, so a materialized view that reads a changed object
 // through a plain view, or reads a changed plain view or a replaced
 // object, is refreshed by the plan itself, after what it reads.
@@ -401,7 +402,7 @@ func (c *computer) refreshes() {
 	slices.SortFunc(starts, c.compare)
 	for _, r := range starts {
 		ch := c.changed[r]
-		walk(r, ch.Kind == KindMaterializedView && ch.Action == Rebuild, r)
+		walk(r, ch.Action == Rebuild && (ch.Kind == KindMaterializedView || ch.Kind == KindPipeline), r)
 	}
 	for x, via := range need {
 		detail := fmt.Sprintf("refreshed: reads %s, which this plan changes", via)

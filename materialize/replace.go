@@ -2,6 +2,7 @@ package materialize
 
 import (
 	"context"
+	"os"
 
 	"github.com/jackc/pgerrcode"
 
@@ -58,4 +59,45 @@ func (m *Materializer) Replace(ctx context.Context, v catalog.View, r catalog.Re
 			m.Readers.Retire(retired...)
 			return true, nil
 		}}, "replace", progress)
+}
+
+// ReplacePipeline gives the pipeline p.Ref a new definition (CREATE OR
+// REPLACE PIPELINE): p's query, partitioning, options, constraints,
+// columns and sources, written to p.Path, a directory of its own, with r's
+// lineage and schedule. The new definition's first run reads everything
+// its sources hold now (every file; each connector source from its start)
+// while the old pipeline keeps serving readers; its commit then replaces
+// the old definition, output, consumed inputs and positions and redefines
+// the view in one catalog transaction (catalog.ReplacePipeline). The old
+// directory goes once no reader needs it. A failed run (trigger
+// "replace") leaves the pipeline as it was and removes p.Path.
+func (m *Materializer) ReplacePipeline(ctx context.Context, p catalog.Pipeline, r catalog.Redefinition, progress Progress) (*catalog.Run, error) {
+	cur, err := m.opts.Catalog.GetPipeline(ctx, p.Ref)
+	if err != nil {
+		return nil, err
+	}
+	unlock := m.lock(cur.ID)
+	defer unlock()
+	if progress == nil {
+		progress = func(string) {}
+	}
+	again, err := m.opts.Catalog.GetPipeline(ctx, p.Ref)
+	if err != nil {
+		return nil, err
+	}
+	if again.ID != cur.ID {
+		return nil, pgerr.New(pgerrcode.SerializationFailure, "pipeline %q was dropped and created again while it was being replaced", p.Ref.Name)
+	}
+	p.ID, p.CreatedAt, p.Owner, p.ACL = again.ID, again.CreatedAt, again.Owner, again.ACL
+	run, err := m.attempts(ctx, attempt{ref: p.Ref, id: p.ID, options: p.Options, what: "pipeline run", keepStatus: true,
+		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
+			if err := m.runPipeline(ctx, p, run, progress, &r); err != nil {
+				return false, err
+			}
+			return true, nil
+		}}, "replace", progress)
+	if err != nil {
+		_ = os.RemoveAll(p.Path)
+	}
+	return run, err
 }

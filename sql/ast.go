@@ -173,9 +173,12 @@ type CreateMaterializedView struct {
 	WithData    bool   // false for WITH NO DATA
 }
 
-// CreatePipeline is CREATE PIPELINE ... AS query.
+// CreatePipeline is CREATE [OR REPLACE] PIPELINE ... AS query.
 type CreatePipeline struct {
 	Span
+	// OrReplace is CREATE OR REPLACE: an existing pipeline of the name gets
+	// the new definition, its output rebuilt from all of its input.
+	OrReplace   bool
 	Name        Name
 	IfNotExists bool
 	Constraints []Constraint

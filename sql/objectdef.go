@@ -61,15 +61,23 @@ func (p *parser) createMaterializedView(orReplace bool) (Statement, error) {
 	}, nil
 }
 
-// CREATE PIPELINE ... AS query
-func (p *parser) createPipeline() (Statement, error) {
-	p.skip(2)
+// CREATE [OR REPLACE] PIPELINE ... AS query
+func (p *parser) createPipeline(orReplace bool) (Statement, error) {
+	if orReplace {
+		p.skip(4)
+		if p.atWords("if", "not", "exists") {
+			return nil, p.syntaxError(p.peek())
+		}
+	} else {
+		p.skip(2)
+	}
 	def, err := p.objectDef(false)
 	if err != nil {
 		return nil, err
 	}
 	return &CreatePipeline{
 		Span:        p.span(),
+		OrReplace:   orReplace,
 		Name:        def.name,
 		IfNotExists: def.ifNotExists,
 		Constraints: def.constraints,

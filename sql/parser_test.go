@@ -193,6 +193,12 @@ WITH NO DATA`,
 			},
 		},
 		{
+			"CREATE OR REPLACE PIPELINE p AS SELECT * FROM k",
+			func(q string) Statement {
+				return &CreatePipeline{Span: Span{q, 0}, OrReplace: true, Name: Name{Name: "p"}, Query: "SELECT * FROM k", QueryOffset: 32}
+			},
+		},
+		{
 			"START DEPLOYMENT WITH (changes = 3) AS $plan$+ create source s$plan$",
 			func(q string) Statement {
 				return &StartDeployment{Span: Span{q, 0}, Changes: 3, Plan: "+ create source s"}
@@ -515,8 +521,7 @@ func TestErrors(t *testing.T) {
 		// Refused forms.
 		{"CREATE OR REPLACE MATERIALIZED VIEW v AS SELECT 1 WITH NO DATA", pgerrcode.FeatureNotSupported,
 			"CREATE OR REPLACE MATERIALIZED VIEW ... WITH NO DATA is not supported: the replacement is built before it replaces the view", 1},
-		{"SELECT 1; create or replace pipeline p AS SELECT 1", pgerrcode.FeatureNotSupported,
-			"CREATE OR REPLACE PIPELINE is not supported; DROP and CREATE it", 11},
+		{"SELECT 1; create or replace pipeline if not exists p AS SELECT 1", pgerrcode.SyntaxError, `syntax error at or near "if"`, 38},
 		{"CREATE OR REPLACE SOURCE s FROM KAFKA", pgerrcode.FeatureNotSupported,
 			"CREATE OR REPLACE SOURCE is not supported; DROP and CREATE it", 1},
 	}
