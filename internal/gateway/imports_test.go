@@ -38,6 +38,8 @@ func TestImportRules(t *testing.T) {
 		// The admin listener knows the gateway only through the handlers
 		// and the readiness check cmd/gateway gives it.
 		"admin": {"internal/engine", "internal/gateway", "wire", "catalog", "materialize", "ddl", "access", "sql", "connectors"},
+		// plan / apply are a client of the gateway, over the wire only.
+		"deploy": {"internal/engine", "internal/gateway", "wire", "catalog", "materialize", "ddl", "access", "pgcatalog", "connectors/files", "connectors/kafka", "connectors/postgres", "connectors/httpsource", "connectors/s3"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-deps", mod+pkg).CombinedOutput()
