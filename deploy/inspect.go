@@ -59,9 +59,9 @@ var systemSchemas = map[string]bool{"sluice": true, "sluice_catalog": true, "pg_
 func Inspect(ctx context.Context, conn *pgx.Conn, d *Desired, prune bool) (*Inputs, error) {
 	cur := &Current{Objects: map[Ref]*Object{}, Columns: map[Ref][]Column{}, Owners: map[Ref]string{}, Reads: map[Ref][]Ref{}}
 	in := &Inputs{Desired: d, Current: cur, Reads: map[Ref][]Ref{}, Described: map[Ref]Described{}, Views: map[string]string{}, Prune: prune}
-	if err := conn.QueryRow(ctx, `SELECT current_user`).Scan(&in.User); err != nil {
-		return nil, err
-	}
+	// The role the connection logged in as is the session's role (Sluice
+	// has no SET ROLE).
+	in.User = conn.Config().User
 	if err := readSources(ctx, conn, cur); err != nil {
 		return nil, fmt.Errorf("reading sluice.sources: %w", err)
 	}
