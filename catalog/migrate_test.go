@@ -88,3 +88,57 @@ func TestMigrateVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenAddsDeployments opens a version 2 catalog written before
+// sluice.deployments existed: the table, its sequence and its view are
+// added and the schema version stays 2 (CREATE ... IF NOT EXISTS expresses
+// the change).
+func TestOpenAddsDeployments(t *testing.T) {
+	ctx := context.Background()
+	db, err := engine.Open(ctx, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := Open(ctx, db.SQL()); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`DROP VIEW sluice.deployments`, `DROP TABLE sluice_catalog.deployments`, `DROP SEQUENCE sluice_catalog.deployment_ids`} {
+		if _, err := db.SQL().ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	s, err := Open(ctx, db.SQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.StartDeployment(ctx, "sluice", "+ create source public.s", 1)
+	if err != nil || id != 1 {
+		t.Fatalf("StartDeployment: %d, %v", id, err)
+	}
+	if err := s.FinishDeployment(ctx, id, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishDeployment(ctx, id, true, "again"); err == nil {
+		t.Error("a finished deployment finished again")
+	}
+	d, err := s.GetDeployment(ctx, id)
+	if err != nil || d.Status != "succeeded" || d.Role != "sluice" || d.Changes != 1 || d.FinishedAt.IsZero() {
+		t.Errorf("deployment %+v, %v", d, err)
+	}
+	// A deployment left running by a stopped gateway fails at the next start.
+	id2, err := s.StartDeployment(ctx, "sluice", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.GetDeployment(ctx, id2); err != nil || d.Status != "failed" || !strings.Contains(d.Error, "interrupted") {
+		t.Errorf("deployment after Recover: %+v, %v", d, err)
+	}
+	var version string
+	if err := db.SQL().QueryRowContext(ctx, `SELECT value FROM sluice_catalog.meta WHERE key = 'schema_version'`).Scan(&version); err != nil || version != "2" {
+		t.Errorf("schema_version %q (%v)", version, err)
+	}
+}

@@ -201,29 +201,7 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 		if n == 0 {
 			return pgerr.New(pgerrcode.UndefinedTable, "pipeline %q was dropped during the run", p.Ref.Name)
 		}
-		if err := insertRows(ctx, tx, "sluice_catalog.pipeline_inputs", len(c.Inputs), func(i int) string {
-			f := c.Inputs[i]
-			return fmt.Sprintf("(%d, %s, %s, %d, to_timestamp(0) + to_microseconds(%d), %d)", p.ID, quoteLiteral(f.Source), quoteLiteral(f.Path),
-				f.Size, f.MTime.UnixMicro(), c.Run.ID)
-		}); err != nil {
-			return err
-		}
-		if err := setPositions(ctx, tx, p.ID, c.Run.ID, c.Positions); err != nil {
-			return err
-		}
-		if err := insertRows(ctx, tx, "sluice_catalog.pipeline_files", len(c.Files), func(i int) string {
-			f := c.Files[i]
-			key := "NULL"
-			if f.EncryptionKey != "" {
-				key = quoteLiteral(f.EncryptionKey)
-			}
-			return fmt.Sprintf("(%d, %s, %s, %d, %d, %d, %s)", p.ID, quoteLiteral(f.Path), quoteLiteral(f.Partition), f.Rows, f.Bytes, c.Run.ID, key)
-		}); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'succeeded', finished_at = now(), rows_in = $2,
-			rows_out = $3, files_written = $4, bytes_written = $5 WHERE run_id = $1`,
-			c.Run.ID, c.Run.RowsIn, rows, len(c.Files), bytes); err != nil {
+		if err := recordRun(ctx, tx, c, rows, bytes); err != nil {
 			return err
 		}
 		// A success clears a "failed" status left by an earlier run.
@@ -247,6 +225,113 @@ func (s *Store) CommitPipelineRun(ctx context.Context, c PipelineCommit) error {
 	}
 	c.Run.Status, c.Run.RowsOut, c.Run.FilesWritten, c.Run.BytesWritten = "succeeded", rows, int64(len(c.Files)), bytes
 	return nil
+}
+
+// recordRun records a run's consumed inputs, connector positions and
+// output files, and marks it succeeded, inside a commit's transaction.
+func recordRun(ctx context.Context, tx *sql.Tx, c PipelineCommit, rows, bytes int64) error {
+	p := c.Pipeline
+	if err := insertRows(ctx, tx, "sluice_catalog.pipeline_inputs", len(c.Inputs), func(i int) string {
+		f := c.Inputs[i]
+		return fmt.Sprintf("(%d, %s, %s, %d, to_timestamp(0) + to_microseconds(%d), %d)", p.ID, quoteLiteral(f.Source), quoteLiteral(f.Path),
+			f.Size, f.MTime.UnixMicro(), c.Run.ID)
+	}); err != nil {
+		return err
+	}
+	if err := setPositions(ctx, tx, p.ID, c.Run.ID, c.Positions); err != nil {
+		return err
+	}
+	if err := insertRows(ctx, tx, "sluice_catalog.pipeline_files", len(c.Files), func(i int) string {
+		f := c.Files[i]
+		key := "NULL"
+		if f.EncryptionKey != "" {
+			key = quoteLiteral(f.EncryptionKey)
+		}
+		return fmt.Sprintf("(%d, %s, %s, %d, %d, %d, %s)", p.ID, quoteLiteral(f.Path), quoteLiteral(f.Partition), f.Rows, f.Bytes, c.Run.ID, key)
+	}); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'succeeded', finished_at = now(), rows_in = $2,
+		rows_out = $3, files_written = $4, bytes_written = $5 WHERE run_id = $1`,
+		c.Run.ID, c.Run.RowsIn, rows, len(c.Files), bytes)
+	return err
+}
+
+// ReplacePipeline commits the first run of a pipeline's new definition
+// (CREATE OR REPLACE PIPELINE) in one transaction: c.Pipeline's query,
+// partitioning, options, constraints, columns, sources and directory with
+// r's lineage and schedule replace the old definition; the old run's
+// output files, consumed inputs and positions are forgotten and the run's
+// are recorded; the pipeline's view is redefined over the new files. It
+// returns the old directory, for the caller to remove once no reader
+// needs it.
+func (s *Store) ReplacePipeline(ctx context.Context, c PipelineCommit, r Redefinition) (oldPath string, err error) {
+	var rows, bytes int64
+	for _, f := range c.Files {
+		rows += f.Rows
+		bytes += f.Bytes
+	}
+	p := c.Pipeline
+	cols, err := json.Marshal(p.Columns)
+	if err != nil {
+		return "", err
+	}
+	sched, err := json.Marshal(r.Schedule)
+	if err != nil {
+		return "", err
+	}
+	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT path FROM sluice_catalog.pipelines WHERE id = $1`, p.ID).Scan(&oldPath); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return pgerr.New(pgerrcode.UndefinedTable, "pipeline %q was dropped while it was being replaced", p.Ref.Name)
+			}
+			return err
+		}
+		status := "empty"
+		if len(c.Files) > 0 {
+			status = "active"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.pipelines SET query = $2, partition_by = `+listLiteral(p.PartitionBy)+`,
+			options = `+mapLiteral(p.Options)+`, columns = $3, sources = `+listLiteral(p.Sources)+`, path = $4, constraints = $5,
+			refresh = $6, schedule = $7, next_run = $8, rows = $9, files = $10, bytes = $11, last_run = $12, last_refresh = now(), status = $13
+			WHERE id = $1`,
+			p.ID, p.Query, string(cols), p.Path, constraintsJSON(p.Constraints), r.Schedule.Text, string(sched), nullTime(r.NextRun),
+			rows, len(c.Files), bytes, c.Run.ID, status); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM sluice_catalog.pipeline_files WHERE object_id = $1`,
+			`DELETE FROM sluice_catalog.pipeline_inputs WHERE object_id = $1`,
+			`DELETE FROM sluice_catalog.pipeline_positions WHERE object_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, p.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.dependencies WHERE object_schema = $1 AND object = $2`, p.Ref.Schema, p.Ref.Name); err != nil {
+			return err
+		}
+		for _, d := range r.Deps {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
+				d.Object.Name, d.Object.Schema, string(d.ObjectKind), d.DependsOn.Name, d.DependsOn.Schema, string(d.DependsOnKind)); err != nil {
+				return err
+			}
+		}
+		if err := recordRun(ctx, tx, c, rows, bytes); err != nil {
+			return err
+		}
+		files, err := committedFiles(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "CREATE OR REPLACE VIEW "+quoteRef(p.Ref)+" AS "+c.ViewSQL(files))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	c.Run.Status, c.Run.RowsOut, c.Run.FilesWritten, c.Run.BytesWritten = "succeeded", rows, int64(len(c.Files)), bytes
+	return oldPath, nil
 }
 
 // committedFiles returns a pipeline's committed files in commit order.

@@ -76,7 +76,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 		}
-		for _, stmt := range append(append(append(ddl[:len(ddl):len(ddl)], scheduleDDL...), sourceDDL...), accessDDL...) {
+		for _, stmt := range append(append(append(append(ddl[:len(ddl):len(ddl)], scheduleDDL...), sourceDDL...), accessDDL...), deploymentsDDL...) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("%s: %w", firstLine(stmt), err)
 			}
@@ -86,7 +86,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 		}
-		for _, stmt := range systemViews {
+		for _, stmt := range append(systemViews[:len(systemViews):len(systemViews)], deploymentsView) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("%s: %w", firstLine(stmt), err)
 			}

@@ -3,8 +3,12 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgerrcode"
 
 	"github.com/sluice-db/sluice/internal/pgerr"
 )
@@ -75,6 +79,19 @@ type Publish struct {
 	// EncryptionKey names the key the version's files are encrypted with
 	// ("" = plaintext).
 	EncryptionKey string
+	// Redefine, when set, is a new definition of the view that this first
+	// version of it publishes (CREATE OR REPLACE MATERIALIZED VIEW): View's
+	// query, partitioning, options and constraints, with Redefine's lineage
+	// and schedule, replace the old ones in the same transaction.
+	Redefine *Redefinition
+}
+
+// Redefinition is what a replaced materialized view's new definition
+// records besides View's fields: its lineage and its schedule.
+type Redefinition struct {
+	Deps     []Dependency
+	Schedule Schedule
+	NextRun  time.Time
 }
 
 // Publish makes a new version current: it records the version and its
@@ -90,6 +107,11 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 	}
 	v := p.View
 	err = s.ddlTx(ctx, func(tx *sql.Tx) error {
+		if p.Redefine != nil {
+			if err := redefineView(ctx, tx, v, p.Redefine); err != nil {
+				return err
+			}
+		}
 		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE object_id = $1 AND retired_at IS NULL`, v.ID)
 		if err != nil {
 			return err
@@ -120,6 +142,34 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 	}
 	p.Run.Status, p.Run.RowsOut, p.Run.FilesWritten, p.Run.BytesWritten, p.Run.Version = "succeeded", rows, files, bytes, p.Version
 	return retired, nil
+}
+
+// redefineView records a view's new definition, lineage and schedule
+// inside Publish's transaction.
+func redefineView(ctx context.Context, tx *sql.Tx, v View, r *Redefinition) error {
+	js, err := json.Marshal(r.Schedule)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.materialized_views SET query = $2, partition_by = `+listLiteral(v.PartitionBy)+`,
+		options = `+mapLiteral(v.Options)+`, constraints = $3, refresh = $4, schedule = $5, next_run = $6 WHERE id = $1`,
+		v.ID, v.Query, constraintsJSON(v.Constraints), r.Schedule.Text, string(js), nullTime(r.NextRun))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return pgerr.New(pgerrcode.UndefinedTable, "materialized view %q was dropped while it was being replaced", v.Ref.Name)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sluice_catalog.dependencies WHERE object_schema = $1 AND object = $2`, v.Ref.Schema, v.Ref.Name); err != nil {
+		return err
+	}
+	for _, d := range r.Deps {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sluice_catalog.dependencies VALUES ($1, $2, $3, $4, $5, $6)`,
+			d.Object.Name, d.Object.Schema, string(d.ObjectKind), d.DependsOn.Name, d.DependsOn.Schema, string(d.DependsOnKind)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insertPartitions inserts the partition rows in batches of multi-row
@@ -178,12 +228,15 @@ func (s *Store) LivePaths(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Recover is called at start: runs left "running" by a crash are marked
-// failed, and versions already retired are forgotten (their files go).
+// Recover is called at start: runs and deployments left "running" by a
+// crash are marked failed, and versions already retired are forgotten (their files go).
 func (s *Store) Recover(ctx context.Context) (retired []string, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sluice_catalog.runs SET status = 'failed', finished_at = now(),
 			error = 'interrupted: the gateway stopped during the run', sqlstate = '57P02' WHERE status = 'running'`); err != nil {
+			return err
+		}
+		if err := recoverDeployments(ctx, tx); err != nil { // deployments.go
 			return err
 		}
 		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE retired_at IS NOT NULL`)

@@ -2,7 +2,10 @@ package ddl
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/jackc/pgerrcode"
 
 	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
@@ -19,6 +22,18 @@ import (
 func (x *Executor) createPipeline(ctx context.Context, st *sql.CreatePipeline, progress func(string)) (Result, error) {
 	const tag = "CREATE PIPELINE"
 	ref := resolve(st.Name)
+	if st.OrReplace {
+		switch kind, ok, err := x.cat.Lookup(ctx, ref); {
+		case err != nil:
+			return Result{}, err
+		case ok && kind == catalog.KindPipeline:
+			return x.replacePipeline(ctx, st, progress) // replace.go
+		case ok:
+			e := pgerr.New(pgerrcode.WrongObjectType, "%q is not a pipeline", ref.Name)
+			e.Hint = fmt.Sprintf("%q is a %s.", ref.Name, kind)
+			return Result{}, e
+		}
+	}
 	sched, err := schedule(st.Refresh)
 	if err != nil {
 		return Result{}, err

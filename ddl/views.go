@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+
 	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/catalog"
 	"github.com/sluice-db/sluice/internal/engine"
@@ -16,6 +18,18 @@ import (
 
 func (x *Executor) createView(ctx context.Context, st *sql.CreateMaterializedView, progress func(string)) (Result, error) {
 	ref := resolve(st.Name)
+	if st.OrReplace {
+		switch kind, ok, err := x.cat.Lookup(ctx, ref); {
+		case err != nil:
+			return Result{}, err
+		case ok && kind == catalog.KindMaterializedView:
+			return x.replaceView(ctx, st, progress) // replace.go
+		case ok:
+			e := pgerr.New(pgerrcode.WrongObjectType, "%q is not a materialized view", ref.Name)
+			e.Hint = fmt.Sprintf("%q is a %s.", ref.Name, kind)
+			return Result{}, e
+		}
+	}
 	sched, err := schedule(st.Refresh)
 	if err != nil {
 		return Result{}, err

@@ -315,8 +315,9 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 
 // refresh is one attempt. With filters (a backfill, backfill.go) it
 // recomputes only the partitions they select and links the current
-// version's other files into the new version.
-func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress, filters []sqlplan.PartitionFilter) (retired []string, err error) {
+// version's other files into the new version. With redefine (replace.go),
+// v is a new definition that the version's publish records.
+func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress, filters []sqlplan.PartitionFilter, redefine *catalog.Redefinition) (retired []string, err error) {
 	staging := m.stagingDir(run.ID)
 	defer os.RemoveAll(staging) // gone after a failure; renamed away after success
 	progress = m.board.tracking(run.ID, progress)
@@ -418,6 +419,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	}
 	retired, err = m.opts.Catalog.Publish(context.WithoutCancel(ctx), catalog.Publish{
 		View: v, Run: run, Version: version, Path: final, Partitions: stats, ViewSQL: viewSQL, EncryptionKey: plan.EncryptionKey,
+		Redefine: redefine,
 	})
 	if err != nil {
 		_ = os.RemoveAll(final)

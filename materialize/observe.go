@@ -168,7 +168,7 @@ func (m *Materializer) Backlogs(ctx context.Context) ([]Backlog, error) {
 		if err != nil {
 			continue // dropped meanwhile
 		}
-		in, err := m.newInputs(ctx, p)
+		in, err := m.newInputs(ctx, p, false)
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, err

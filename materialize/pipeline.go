@@ -57,7 +57,7 @@ func (m *Materializer) RefreshPipeline(ctx context.Context, ref catalog.Ref, tri
 	}
 	return m.attempts(ctx, attempt{ref: p.Ref, id: p.ID, kind: catalog.KindPipeline, options: p.Options, what: "pipeline run",
 		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
-			if err := m.runPipeline(ctx, p, run, progress); err != nil {
+			if err := m.runPipeline(ctx, p, run, progress, nil); err != nil {
 				return false, err
 			}
 			return run.FilesWritten > 0, nil
@@ -92,16 +92,19 @@ func (in pipelineInputs) empty() bool {
 }
 
 // newInputs lists each FILES source's files and keeps those no committed
-// run consumed, and finds each connector source's new range.
-func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipelineInputs, error) {
+// run consumed, and finds each connector source's new range. With fresh
+// (a replaced pipeline's first run) nothing counts as consumed.
+func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline, fresh bool) (pipelineInputs, error) {
 	in := pipelineInputs{files: map[string][]catalog.InputFile{}, listed: map[string][]files.File{}, scans: map[string]*files.Scan{}, reads: map[string]connectorRead{}}
-	done, err := m.opts.Catalog.PipelineInputs(ctx, p.ID)
-	if err != nil {
-		return in, err
-	}
-	positions, err := m.opts.Catalog.PipelinePositions(ctx, p.ID)
-	if err != nil {
-		return in, err
+	done, positions := map[string]bool{}, map[string]string{}
+	var err error
+	if !fresh {
+		if done, err = m.opts.Catalog.PipelineInputs(ctx, p.ID); err != nil {
+			return in, err
+		}
+		if positions, err = m.opts.Catalog.PipelinePositions(ctx, p.ID); err != nil {
+			return in, err
+		}
 	}
 	for _, name := range p.Sources {
 		src, err := m.opts.Catalog.GetSource(ctx, catalog.Ref{Schema: PipelineSourceSchema, Name: name})
@@ -142,9 +145,12 @@ func (m *Materializer) newInputs(ctx context.Context, p catalog.Pipeline) (pipel
 	return in, nil
 }
 
-func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run *catalog.Run, progress Progress) error {
+// runPipeline is one run of p. With replace (replace.go), p is a new
+// definition with a directory of its own, the run reads every input anew,
+// and its commit replaces the old definition and its output.
+func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run *catalog.Run, progress Progress, replace *catalog.Redefinition) error {
 	progress = m.board.tracking(run.ID, progress)
-	in, err := m.newInputs(ctx, p)
+	in, err := m.newInputs(ctx, p, replace != nil)
 	if err != nil {
 		return err
 	}
@@ -164,9 +170,19 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		}
 		return sqlplan.PipelineViewSQL(files, pipelineColumns(p), p.PartitionBy)
 	}}
+	commitRun := func() error {
+		if replace == nil {
+			return m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit)
+		}
+		old, err := m.opts.Catalog.ReplacePipeline(context.WithoutCancel(ctx), commit, *replace)
+		if err == nil && old != p.Path {
+			m.Readers.Retire(old)
+		}
+		return err
+	}
 	if in.empty() {
 		progress(fmt.Sprintf("pipeline %s: no new input", p.Ref.Name))
-		return m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit)
+		return commitRun()
 	}
 	switch {
 	case len(in.reads) == 0:
@@ -290,7 +306,7 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 		undo()
 		return err
 	}
-	if err := m.opts.Catalog.CommitPipelineRun(context.WithoutCancel(ctx), commit); err != nil {
+	if err := commitRun(); err != nil {
 		undo()
 		m.unstore(runLog(m.log, run), p.Options["location"], keys)
 		return err
@@ -350,6 +366,6 @@ func (m *Materializer) recoverPipelines(ctx context.Context) (keep []string, err
 // PendingInputs returns, per source, the files the next run of the pipeline
 // would read (EXPLAIN REFRESH): those no committed run consumed.
 func (m *Materializer) PendingInputs(ctx context.Context, p catalog.Pipeline) (map[string][]catalog.InputFile, error) {
-	in, err := m.newInputs(ctx, p)
+	in, err := m.newInputs(ctx, p, false)
 	return in.files, err
 }

@@ -24,6 +24,9 @@ type attempt struct {
 	kind    catalog.Kind      // KindMaterializedView or KindPipeline
 	options map[string]string // retries, retry_backoff, timeout
 	what    string            // "refresh" or "run", for messages
+	// keepStatus leaves the object's status alone when the last attempt
+	// fails: what failed was a replacement, not the object's refresh.
+	keepStatus bool
 	// do runs one attempt recorded as run; published reports a new version
 	// or appended rows, which ON CHANGE dependents must see.
 	do func(ctx context.Context, run *catalog.Run) (published bool, err error)
@@ -82,6 +85,10 @@ func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, 
 		}
 		m.obs.RunDone(run, a.kind, RunFailed, time.Since(start))
 		if n > policy.Retries || !Retryable(err) {
+			if a.keepStatus {
+				m.log.Warn(a.what+" failed", "object", a.ref.String(), "run", run.ID, "attempt", n, "err", err)
+				return run, err
+			}
 			if serr := m.opts.Catalog.SetStatus(context.WithoutCancel(ctx), a.id, "failed"); serr != nil {
 				log.Error("marking object failed", "err", serr)
 			}
@@ -109,7 +116,7 @@ func runLog(log *slog.Logger, run *catalog.Run) *slog.Logger {
 func (m *Materializer) viewAttempt(v catalog.View, progress Progress, filters []sqlplan.PartitionFilter) attempt {
 	return attempt{ref: v.Ref, id: v.ID, kind: catalog.KindMaterializedView, options: v.Options, what: "refresh",
 		do: func(ctx context.Context, run *catalog.Run) (bool, error) {
-			retired, err := m.refresh(ctx, v, run, progress, filters)
+			retired, err := m.refresh(ctx, v, run, progress, filters, nil)
 			if err != nil {
 				return false, err
 			}

@@ -155,9 +155,13 @@ type AlterSource struct {
 	Options []Option
 }
 
-// CreateMaterializedView is CREATE MATERIALIZED VIEW ... AS query [WITH [NO] DATA].
+// CreateMaterializedView is CREATE [OR REPLACE] MATERIALIZED VIEW ... AS
+// query [WITH [NO] DATA].
 type CreateMaterializedView struct {
 	Span
+	// OrReplace is CREATE OR REPLACE: an existing view of the name gets the
+	// new definition (ddl builds its first version beside the current one).
+	OrReplace   bool
 	Name        Name
 	IfNotExists bool
 	Constraints []Constraint
@@ -169,9 +173,12 @@ type CreateMaterializedView struct {
 	WithData    bool   // false for WITH NO DATA
 }
 
-// CreatePipeline is CREATE PIPELINE ... AS query.
+// CreatePipeline is CREATE [OR REPLACE] PIPELINE ... AS query.
 type CreatePipeline struct {
 	Span
+	// OrReplace is CREATE OR REPLACE: an existing pipeline of the name gets
+	// the new definition, its output rebuilt from all of its input.
+	OrReplace   bool
 	Name        Name
 	IfNotExists bool
 	Constraints []Constraint

@@ -23,18 +23,32 @@ type objectDef struct {
 	withData    bool
 }
 
-// CREATE MATERIALIZED VIEW ... AS query [WITH [NO] DATA]
-func (p *parser) createMaterializedView() (Statement, error) {
-	p.skip(2)
+// CREATE [OR REPLACE] MATERIALIZED VIEW ... AS query [WITH [NO] DATA]
+func (p *parser) createMaterializedView(orReplace bool) (Statement, error) {
+	if orReplace {
+		p.skip(4)
+	} else {
+		p.skip(2)
+	}
 	if err := p.expectWords("view"); err != nil {
 		return nil, err
+	}
+	if orReplace && p.atWords("if", "not", "exists") {
+		// PostgreSQL's grammar has no CREATE OR REPLACE ... IF NOT EXISTS.
+		return nil, p.syntaxError(p.peek())
 	}
 	def, err := p.objectDef(true)
 	if err != nil {
 		return nil, err
 	}
+	if orReplace && !def.withData {
+		e := pgerr.Unsupported("CREATE OR REPLACE MATERIALIZED VIEW ... WITH NO DATA is not supported: the replacement is built before it replaces the view")
+		e.Hint = "Leave out WITH NO DATA."
+		return nil, e.WithPosition(charPos(p.src, p.toks[0].start))
+	}
 	return &CreateMaterializedView{
 		Span:        p.span(),
+		OrReplace:   orReplace,
 		Name:        def.name,
 		IfNotExists: def.ifNotExists,
 		Constraints: def.constraints,
@@ -47,15 +61,23 @@ func (p *parser) createMaterializedView() (Statement, error) {
 	}, nil
 }
 
-// CREATE PIPELINE ... AS query
-func (p *parser) createPipeline() (Statement, error) {
-	p.skip(2)
+// CREATE [OR REPLACE] PIPELINE ... AS query
+func (p *parser) createPipeline(orReplace bool) (Statement, error) {
+	if orReplace {
+		p.skip(4)
+		if p.atWords("if", "not", "exists") {
+			return nil, p.syntaxError(p.peek())
+		}
+	} else {
+		p.skip(2)
+	}
 	def, err := p.objectDef(false)
 	if err != nil {
 		return nil, err
 	}
 	return &CreatePipeline{
 		Span:        p.span(),
+		OrReplace:   orReplace,
 		Name:        def.name,
 		IfNotExists: def.ifNotExists,
 		Constraints: def.constraints,

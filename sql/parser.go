@@ -9,7 +9,7 @@ import "github.com/sluice-db/sluice/internal/pgerr"
 //
 // Errors are *pgerr.Error: 42601 (syntax error) with a 1-based character
 // position into query, or 0A000 for forms Sluice refuses (CREATE OR REPLACE
-// MATERIALIZED VIEW). The whole query is lexed before any statement is
+// SOURCE). The whole query is lexed before any statement is
 // returned, so a malformed token anywhere fails the whole string, as in
 // PostgreSQL.
 func Parse(query string) ([]Statement, error) {
@@ -96,9 +96,9 @@ func (p *parser) statement() (Statement, error) {
 	case p.atWords("create", "source"):
 		return p.createSource()
 	case p.atWords("create", "materialized"):
-		return p.createMaterializedView()
+		return p.createMaterializedView(false)
 	case p.atWords("create", "pipeline"):
-		return p.createPipeline()
+		return p.createPipeline(false)
 	case p.atSecretStatement():
 		return p.secretStatement() // secrets.go
 	case p.atWords("create", "or", "replace"):
@@ -116,6 +116,10 @@ func (p *parser) statement() (Statement, error) {
 		return p.show()
 	case p.atWords("explain", "refresh"):
 		return p.explainRefresh()
+	case p.atWords("start", "deployment"):
+		return p.startDeployment() // deployments.go
+	case p.atWords("finish", "deployment"):
+		return p.finishDeployment()
 	case p.atCopy():
 		return p.copyStmt() // copy.go
 	case p.atRoleStatement():
@@ -136,15 +140,16 @@ func (p *parser) span() Span {
 	return Span{SQL: p.src[first.start:last.end], Offset: first.start}
 }
 
-// createOrReplace refuses CREATE OR REPLACE of Sluice objects and passes
-// every other CREATE OR REPLACE (VIEW, TABLE, FUNCTION, ...) through.
+// createOrReplace parses CREATE OR REPLACE MATERIALIZED VIEW and PIPELINE,
+// refuses CREATE OR REPLACE SOURCE and passes every other
+// CREATE OR REPLACE (VIEW, TABLE, FUNCTION, ...) through.
 func (p *parser) createOrReplace() (Statement, error) {
 	kind := ""
 	switch {
-	case p.atWords("create", "or", "replace", "materialized", "view"):
-		kind = "MATERIALIZED VIEW"
+	case p.atWords("create", "or", "replace", "materialized"):
+		return p.createMaterializedView(true)
 	case p.atWords("create", "or", "replace", "pipeline"):
-		kind = "PIPELINE"
+		return p.createPipeline(true)
 	case p.atWords("create", "or", "replace", "source"):
 		kind = "SOURCE"
 	default:

@@ -184,6 +184,39 @@ WITH NO DATA`,
 			},
 		},
 		{
+			"CREATE OR REPLACE MATERIALIZED VIEW s.v PARTITION BY (d) AS SELECT 1 AS d",
+			func(q string) Statement {
+				return &CreateMaterializedView{
+					Span: Span{q, 0}, OrReplace: true, Name: Name{Schema: "s", Name: "v"}, PartitionBy: []string{"d"},
+					Query: "SELECT 1 AS d", QueryOffset: 60, WithData: true,
+				}
+			},
+		},
+		{
+			"CREATE OR REPLACE PIPELINE p AS SELECT * FROM k",
+			func(q string) Statement {
+				return &CreatePipeline{Span: Span{q, 0}, OrReplace: true, Name: Name{Name: "p"}, Query: "SELECT * FROM k", QueryOffset: 32}
+			},
+		},
+		{
+			"START DEPLOYMENT WITH (changes = 3) AS $plan$+ create source s$plan$",
+			func(q string) Statement {
+				return &StartDeployment{Span: Span{q, 0}, Changes: 3, Plan: "+ create source s"}
+			},
+		},
+		{
+			"start deployment as ''",
+			func(q string) Statement { return &StartDeployment{Span: Span{q, 0}} },
+		},
+		{
+			"FINISH DEPLOYMENT",
+			func(q string) Statement { return &FinishDeployment{Span: Span{q, 0}} },
+		},
+		{
+			"FINISH DEPLOYMENT FAILED 'boom'",
+			func(q string) Statement { return &FinishDeployment{Span: Span{q, 0}, Failed: true, Error: "boom"} },
+		},
+		{
 			"CREATE MATERIALIZED VIEW v REFRESH MANUAL AS SELECT * FROM t",
 			func(q string) Statement {
 				return &CreateMaterializedView{
@@ -478,11 +511,17 @@ func TestErrors(t *testing.T) {
 
 		{"CREATE SOURCE s FROM KAFKA WITH (a=-1, b = 'x' 'y')", pgerrcode.SyntaxError, `syntax error at or near "'y'"`, 48},
 
+		{"CREATE OR REPLACE MATERIALIZED VIEW IF NOT EXISTS v AS SELECT 1", pgerrcode.SyntaxError, `syntax error at or near "IF"`, 37},
+
+		{"START DEPLOYMENT AS plan", pgerrcode.SyntaxError, `syntax error at or near "plan"`, 21},
+		{"START DEPLOYMENT WITH (changes = -1) AS ''", pgerrcode.InvalidParameterValue, `invalid value for option "changes": "-1" (want a number of changes, 0 or more)`, 24},
+		{"START DEPLOYMENT WITH (steps = 1) AS ''", pgerrcode.InvalidParameterValue, `unrecognized deployment option "steps"`, 24},
+		{"FINISH DEPLOYMENT SUCCEEDED", pgerrcode.SyntaxError, `syntax error at or near "SUCCEEDED"`, 19},
+
 		// Refused forms.
-		{"CREATE OR REPLACE MATERIALIZED VIEW v AS SELECT 1", pgerrcode.FeatureNotSupported,
-			"CREATE OR REPLACE MATERIALIZED VIEW is not supported; DROP and CREATE it", 1},
-		{"SELECT 1; create or replace pipeline p AS SELECT 1", pgerrcode.FeatureNotSupported,
-			"CREATE OR REPLACE PIPELINE is not supported; DROP and CREATE it", 11},
+		{"CREATE OR REPLACE MATERIALIZED VIEW v AS SELECT 1 WITH NO DATA", pgerrcode.FeatureNotSupported,
+			"CREATE OR REPLACE MATERIALIZED VIEW ... WITH NO DATA is not supported: the replacement is built before it replaces the view", 1},
+		{"SELECT 1; create or replace pipeline if not exists p AS SELECT 1", pgerrcode.SyntaxError, `syntax error at or near "if"`, 38},
 		{"CREATE OR REPLACE SOURCE s FROM KAFKA", pgerrcode.FeatureNotSupported,
 			"CREATE OR REPLACE SOURCE is not supported; DROP and CREATE it", 1},
 	}

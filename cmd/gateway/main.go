@@ -6,6 +6,8 @@
 //	gateway password [--iterations N] [--md5-user NAME] < password
 //	gateway cert [--host H[,H...]] [--out DIR] [--days N]
 //	gateway keygen [--out FILE]
+//	gateway plan DIR [--prune] [--exit-code] [connection flags]
+//	gateway apply DIR [--prune] [connection flags]
 //	gateway version
 //
 // main only loads the configuration, builds the logger, wires the gateway
@@ -78,6 +80,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return certCmd(args, stdout, stderr)
 	case "keygen":
 		return keygenCmd(args, stdout, stderr)
+	case "plan":
+		return planCmd(args, stdout, stderr) // deploy.go
+	case "apply":
+		return applyCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice-gateway", versionString())
 		return exitOK
@@ -85,11 +91,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, connectorDocs())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway status | gateway password | gateway cert | gateway keygen | gateway connectors | gateway version")
+		fmt.Fprintln(stdout, "usage: gateway [serve] [flags] | gateway status | gateway password | gateway cert | gateway keygen | gateway plan DIR | gateway apply DIR | gateway connectors | gateway version")
 		newServeFlags(stdout).PrintDefaults()
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, status, password, cert, keygen, connectors or version)\n", cmd)
+		fmt.Fprintf(stderr, "gateway: unknown command %q (want serve, status, password, cert, keygen, plan, apply, connectors or version)\n", cmd)
 		return exitUsage
 	}
 }

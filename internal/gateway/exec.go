@@ -51,6 +51,8 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.done(res.Tag, res.Notices...), nil
 	case *sql.ExplainRefresh:
 		return s.explainRefresh(ctx, st, prep, args, w) // explain.go
+	case *sql.StartDeployment, *sql.FinishDeployment:
+		return s.deploymentStatement(ctx, st) // deploy.go
 	case *sql.Copy:
 		return s.copy(ctx, st, w) // copy.go
 	case *sql.Set:

@@ -42,6 +42,8 @@ func TestImportRules(t *testing.T) {
 		// and Authenticator interfaces (cmd/gateway adapts them).
 		"admin/status": {"internal/engine", "internal/gateway", "wire", "catalog", "materialize", "ddl", "access", "sql", "sqlplan",
 			"connectors", "pgcatalog", "internal/scram", "internal/settings"},
+		// plan / apply are a client of the gateway, over the wire only.
+		"deploy": {"internal/engine", "internal/gateway", "wire", "catalog", "materialize", "ddl", "access", "pgcatalog", "connectors/files", "connectors/kafka", "connectors/postgres", "connectors/httpsource", "connectors/s3"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-tags", "duckdb_arrow", "-deps", mod+pkg).CombinedOutput()

@@ -107,11 +107,14 @@ type session struct {
 	plans     *planCache
 	epoch     uint64 // moved by statements that may change how SQL binds
 	txRebinds bool   // the open transaction block ran such a statement
+
+	deployment int64 // the deployment START DEPLOYMENT began, until FINISH (deploy.go)
 }
 
 func (s *session) TxStatus() byte { return s.tx }
 
 func (s *session) Close() error {
+	s.abandonDeployment()
 	s.endRead()
 	s.plans.close()
 	return s.conn.Close()

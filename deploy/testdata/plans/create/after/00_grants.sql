@@ -1,0 +1,2 @@
+GRANT ALL ON MATERIALIZED VIEW daily TO analyst;
+GRANT SELECT ON busy TO analyst, PUBLIC;

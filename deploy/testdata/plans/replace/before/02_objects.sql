@@ -1,0 +1,1 @@
+CREATE VIEW zones AS SELECT DISTINCT zone FROM trips;

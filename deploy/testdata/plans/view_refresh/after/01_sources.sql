@@ -1,0 +1,1 @@
+CREATE SOURCE trips FROM FILES '../testdata/trips/*.csv' WITH (format = 'csv', header = true);
