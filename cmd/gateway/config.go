@@ -131,9 +131,10 @@ var configKeys = []configKey{
 	{"max_connections", "most concurrent client connections", false},
 	{"source_parallelism", "most parts of one connector read (Kafka partitions, PostgreSQL ranges) read at once", false},
 	{"file_roots", "directories user SQL may read and write files in, comma-separated (empty: the working directory)", false},
-	{"object_storage.endpoint", "S3-compatible endpoint, host:port or http(s)://host:port (empty: no object storage)", false},
-	{"object_storage.region", "S3 signing region (empty: asked per bucket)", false},
-	{"object_storage.access_key", "S3 access key", false},
+	{"object_storage.endpoint", "S3-compatible endpoint, host:port or http(s)://host:port (empty: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS profile's endpoint_url, else AWS when AWS credentials or a region are configured, else no object storage)", false},
+	{"object_storage.region", "S3 signing region (empty: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else asked per bucket)", false},
+	{"object_storage.access_key", "S3 access key (empty: AWS's credential chain: AWS_* variables, the shared credentials file, web identity, container credentials)", false},
+	{"object_storage.instance_metadata", "let the credential chain ask EC2's instance metadata service last", false},
 	{"object_storage.secret_key", "S3 secret key (file or environment only: flags show in ps)", false},
 	{"object_storage.use_ssl", "use https with a host:port endpoint", false},
 	{"object_storage.ca_file", "PEM file of CA certificates that replace the system roots in verifying an https endpoint (a private CA)", false},
@@ -191,6 +192,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.String(flagName("object_storage.region"), o.Region, usage("object_storage.region"))
 	fs.String(flagName("object_storage.access_key"), o.AccessKey, usage("object_storage.access_key"))
 	fs.Bool(flagName("object_storage.use_ssl"), o.UseSSL, usage("object_storage.use_ssl"))
+	fs.Bool(flagName("object_storage.instance_metadata"), o.InstanceMetadata, usage("object_storage.instance_metadata"))
 	fs.String(flagName("object_storage.ca_file"), o.CAFile, usage("object_storage.ca_file"))
 	fs.String(flagName("object_storage.cache_dir"), o.CacheDir, usage("object_storage.cache_dir"))
 	fs.Int64(flagName("object_storage.cache_size"), o.CacheSize, usage("object_storage.cache_size"))
@@ -281,6 +283,9 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	if len(cfg.FileRoots) == 0 {
 		cfg.FileRoots = nil // the default: the working directory
 	}
+	// Without an endpoint, AWS's own variables and shared files may name
+	// one (connectors/s3/aws.go), as for the AWS CLI and SDKs.
+	cfg.ObjectStorage, _ = cfg.ObjectStorage.FromEnvironment(os.Getenv)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}

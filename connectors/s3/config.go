@@ -57,9 +57,13 @@ type Config struct {
 	// Region is the signing region; empty asks the server per bucket.
 	Region string `mapstructure:"region"`
 	// AccessKey and SecretKey are the static credentials; both empty means
-	// anonymous requests. SecretKey is never logged nor put in an error.
+	// AWS's credential chain (aws.go), anonymous requests when it finds
+	// none. SecretKey is never logged nor put in an error.
 	AccessKey string `mapstructure:"access_key"`
 	SecretKey string `mapstructure:"secret_key"`
+	// InstanceMetadata lets the credential chain ask EC2's instance
+	// metadata service last (off by default: off EC2 it only waits).
+	InstanceMetadata bool `mapstructure:"instance_metadata"`
 	// UseSSL selects https for a host:port endpoint.
 	UseSSL bool `mapstructure:"use_ssl"`
 	// CAFile, when set, is a PEM file of CA certificates that replace the

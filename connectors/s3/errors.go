@@ -126,7 +126,7 @@ func (s *Store) fail(ctx context.Context, op, bucket, key string, err error) err
 	if errors.As(err, &er) && er.Code != "" {
 		switch er.Code {
 		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidSecurity", "MissingSecurityHeader":
-			return wrap(pgerrcode.IOError, "object storage at %s rejected the credentials while %s %s (%s): check object_storage.access_key and object_storage.secret_key", s.host, op, target, er.Code)
+			return wrap(pgerrcode.IOError, "object storage at %s rejected the credentials while %s %s (%s): check %s", s.host, op, target, er.Code, s.credsFrom)
 		case "AuthorizationHeaderMalformed", "InvalidRegion":
 			return wrap(pgerrcode.IOError, "object storage at %s refused the signing region while %s %s (%s): check object_storage.region", s.host, op, target, er.Code)
 		case "AccessDenied", "AllAccessDisabled":

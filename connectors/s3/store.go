@@ -5,13 +5,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Object is one stored object as a listing reports it.
@@ -29,15 +29,16 @@ func (o Object) URL() string { return Scheme + o.Bucket + "/" + o.Key }
 // Store reads and writes one object storage endpoint and keeps the local
 // cache of downloaded objects. It is safe for concurrent use.
 type Store struct {
-	cfg    Config
-	host   string // endpoint host:port, for messages
-	log    *slog.Logger
-	client *minio.Client
-	core   minio.Core
-	slots  *slots        // range GETs and upload parts in flight
-	files  chan struct{} // object downloads with an open file
-	cache  *cache
-	bufs   sync.Pool // *[]byte copy buffers
+	cfg       Config
+	host      string // endpoint host:port, for messages
+	credsFrom string // where the credentials came from, for messages
+	log       *slog.Logger
+	client    *minio.Client
+	core      minio.Core
+	slots     *slots        // range GETs and upload parts in flight
+	files     chan struct{} // object downloads with an open file
+	cache     *cache
+	bufs      sync.Pool // *[]byte copy buffers
 	// lastNetErr is the latest failure to connect, to explain a timeout.
 	lastNetErr atomic.Pointer[netErr]
 }
@@ -116,12 +117,7 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 	if cfg.WrapTransport != nil {
 		transport = cfg.WrapTransport(transport)
 	}
-	var creds *credentials.Credentials
-	if cfg.AccessKey != "" {
-		creds = credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, "")
-	} else {
-		creds = credentials.New(&credentials.Static{Value: credentials.Value{SignerType: credentials.SignatureAnonymous}})
-	}
+	creds, credsFrom := cfg.credentialsFor(os.Getenv) // aws.go
 	client, err := minio.New(host, &minio.Options{
 		Creds:        creds,
 		Secure:       secure,
@@ -134,6 +130,7 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 		return nil, configError("endpoint", "%v", err)
 	}
 	s.cfg = cfg
+	s.credsFrom = credsFrom
 	s.host = host
 	s.log = logger
 	s.client = client

@@ -438,7 +438,7 @@ func (f listFunc) Executor() duckdb.ScalarFuncExecutor {
 		}
 		out, err := f.fn(ctx, arg)
 		if err != nil {
-			return nil, err
+			return nil, udfError(err) // errors.go
 		}
 		list := make([]any, len(out))
 		for i, s := range out {

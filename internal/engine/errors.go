@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -80,6 +81,9 @@ func translate(err error, query string) error {
 		return pgerr.Wrap(pgerrcode.InternalError, err)
 	}
 	msg, hint, context := splitMessage(de.Msg)
+	if c, m, h, ok := fromUDF(msg); ok {
+		return &pgerr.Error{Code: c, Message: m, Hint: h, Cause: err}
+	}
 	e := &pgerr.Error{Code: code(de.Type, msg), Message: msg, Hint: hint, Cause: err}
 	switch e.Code {
 	case pgerrcode.QueryCanceled:
@@ -97,6 +101,39 @@ func translate(err error, query string) error {
 		e.Position = int32(position(context, query))
 	}
 	return e
+}
+
+// udfMark starts the text a Go function called by DuckDB (a UDF) gives
+// DuckDB for an error that has a SQLSTATE: DuckDB keeps only the text, and
+// prefixes it ("database/sql/driver: API error: ..."), so the code and the
+// hint travel inside it and translate takes them back out.
+var udfMark = regexp.MustCompile(`\[sluice sqlstate ([0-9A-Z]{5})\] `)
+
+const udfHintSep = " [sluice hint] "
+
+// udfError is err as a UDF returns it to DuckDB: with its SQLSTATE (and
+// hint) in the text when it has one.
+func udfError(err error) error {
+	var pe *pgerr.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	text := "[sluice sqlstate " + pe.Code + "] " + pe.Message
+	if pe.Hint != "" {
+		text += udfHintSep + pe.Hint
+	}
+	return errors.New(text)
+}
+
+// fromUDF takes the SQLSTATE, message and hint back out of a DuckDB error
+// message that holds a udfError.
+func fromUDF(msg string) (code, message, hint string, ok bool) {
+	loc := udfMark.FindStringSubmatchIndex(msg)
+	if loc == nil {
+		return "", "", "", false
+	}
+	message, hint, _ = strings.Cut(msg[loc[1]:], udfHintSep)
+	return msg[loc[2]:loc[3]], message, hint, true
 }
 
 // code maps a DuckDB error type to a SQLSTATE. Within a type, DuckDB's

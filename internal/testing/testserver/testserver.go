@@ -125,12 +125,15 @@ func tryStart(t testing.TB, o Options) (*Process, error) {
 	p.cmd = exec.Command(o.Bin, o.Args(p.Port)...)
 	p.cmd.Dir = o.Dir
 	p.cmd.Stdout, p.cmd.Stderr = p.Log, p.Log
-	// The test's environment must not configure the gateway behind its back.
+	// The test's environment must not configure the gateway behind its
+	// back: neither SLUICE_* nor AWS's variables and shared files (which
+	// configure object storage when no endpoint is set).
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SLUICE_") {
+		if !strings.HasPrefix(kv, "SLUICE_") && !strings.HasPrefix(kv, "AWS_") {
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
+	p.cmd.Env = append(p.cmd.Env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
 	// Tests read files from the repository and from their temporary
 	// directories: those are the file roots unless a test says otherwise.
 	roots := "SLUICE_FILE_ROOTS=" + o.Dir + "," + os.TempDir()
