@@ -122,6 +122,8 @@ func (p *parser) statement() (Statement, error) {
 		return p.finishDeployment()
 	case p.atCopy():
 		return p.copyStmt() // copy.go
+	case p.atCursorStatement():
+		return p.cursorStatement() // cursors.go
 	case p.atRoleStatement():
 		return p.roleStatement() // roles.go
 	case p.atWords("set"), p.atWords("reset"), p.atShowSetting():

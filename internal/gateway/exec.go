@@ -55,6 +55,12 @@ func (s *session) start(ctx context.Context, st sql.Statement, prep *engine.Stmt
 		return s.deploymentStatement(ctx, st) // deploy.go
 	case *sql.Copy:
 		return s.copy(ctx, st, w) // copy.go
+	case *sql.DeclareCursor:
+		return s.declareCursor(ctx, st, w) // cursors.go
+	case *sql.Fetch:
+		return s.fetch(ctx, st, w)
+	case *sql.CloseCursor:
+		return s.closeCursor(st)
 	case *sql.Set:
 		return s.set(ctx, st, w) // settings.go
 	case *sql.ShowSetting:
@@ -151,6 +157,7 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 			return nil, err
 		}
 		s.tx = txIdle
+		s.closeCursors() // cursors.go: they end with their transaction
 		return s.done("ROLLBACK"), nil
 	}
 	s.beginRead()
@@ -187,6 +194,7 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 		}
 		if verb == "ROLLBACK" || verb == "COMMIT" {
 			s.tx = txIdle
+			s.closeCursors()
 		}
 		return nil, err
 	}
@@ -195,6 +203,7 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 		s.tx = txActive
 	case "COMMIT", "ROLLBACK":
 		s.tx = txIdle
+		s.closeCursors()
 	}
 	if len(kw) > 0 && (kw[0] == "CREATE" || kw[0] == "DROP" || kw[0] == "ALTER") {
 		s.g.cat.Invalidate()
@@ -341,38 +350,47 @@ func (c *cursor) send(w wire.ResultWriter, maxRows int) (bool, error) {
 		}
 		c.described = true
 	}
-	sent := int64(0)
+	_, more, err := c.sendRows(w.Rows, int64(maxRows))
+	if err != nil || more {
+		return more, err
+	}
+	return false, w.Complete(c.tagFor(c.n))
+}
+
+// sendRows gives emit up to limit more rows (0 or less: all), in batches;
+// a nil emit skips them. more is true when the limit was reached first
+// (rows may remain), false at the end of the rows.
+func (c *cursor) sendRows(emit func(arrow.RecordBatch) error, limit int64) (sent int64, more bool, err error) {
 	for {
 		if err := c.rows.Err(); err != nil { // ended under a suspended portal
 			c.batch = nil
-			return false, err
+			return sent, false, err
 		}
 		if c.batch == nil || c.off >= c.batch.NumRows() {
 			if !c.rows.Next() {
-				if err := c.rows.Err(); err != nil {
-					return false, err
-				}
-				return false, w.Complete(c.tagFor(c.n))
+				return sent, false, c.rows.Err()
 			}
 			c.batch, c.off = c.rows.Batch(), 0
 		}
 		n := c.batch.NumRows() - c.off
-		if maxRows > 0 {
-			if sent == int64(maxRows) {
-				return true, nil
+		if limit > 0 {
+			if sent == limit {
+				return sent, true, nil
 			}
-			n = min(n, int64(maxRows)-sent)
+			n = min(n, limit-sent)
 		}
-		rec := c.batch
-		if c.off > 0 || n < rec.NumRows() {
-			rec = c.batch.NewSlice(c.off, c.off+n)
-		}
-		err := w.Rows(rec)
-		if rec != c.batch {
-			rec.Release()
-		}
-		if err != nil {
-			return false, err
+		if emit != nil {
+			rec := c.batch
+			if c.off > 0 || n < rec.NumRows() {
+				rec = c.batch.NewSlice(c.off, c.off+n)
+			}
+			err := emit(rec)
+			if rec != c.batch {
+				rec.Release()
+			}
+			if err != nil {
+				return sent, false, err
+			}
 		}
 		c.off += n
 		c.n += n

@@ -109,11 +109,14 @@ type session struct {
 	txRebinds bool   // the open transaction block ran such a statement
 
 	deployment int64 // the deployment START DEPLOYMENT began, until FINISH (deploy.go)
+
+	cursors map[string]*sqlCursor // DECLAREd cursors of the transaction block (cursors.go)
 }
 
 func (s *session) TxStatus() byte { return s.tx }
 
 func (s *session) Close() error {
+	s.closeCursors()
 	s.abandonDeployment()
 	s.endRead()
 	s.plans.close()
@@ -260,6 +263,9 @@ func (p *statement) prepare(ctx context.Context) error {
 		text, ok = t, true
 	}
 	if !ok {
+		if f, isFetch := p.stmt.(*sql.Fetch); isFetch {
+			p.cols = p.s.cursorColumns(f) // cursors.go
+		}
 		return nil
 	}
 	gen := p.s.planGen()

@@ -195,6 +195,9 @@ func FreePort(t testing.TB) int {
 // Exited is closed when the process has exited; WaitErr is then its status.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
+// Pid is the process's id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // WaitErr is the process's exit status, valid once Exited is closed.
 func (p *Process) WaitErr() error { return p.waitErr }
 
