@@ -40,6 +40,7 @@ type Config struct {
 	MemoryLimit     string        `mapstructure:"memory_limit"`
 	Threads         int           `mapstructure:"threads"`
 	TempDir         string        `mapstructure:"temp_dir"`
+	MaxTempDirSize  string        `mapstructure:"max_temp_dir_size"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	PollInterval    time.Duration `mapstructure:"poll_interval"`
 	TLSCertFile     string        `mapstructure:"tls_cert_file"`
@@ -120,6 +121,7 @@ var configKeys = []configKey{
 	{"log_level", "log level: debug, info, warn or error", false},
 	{"memory_limit", "DuckDB memory_limit, e.g. 4GB or 50% (empty: DuckDB's default)", false},
 	{"threads", "DuckDB threads (0: DuckDB's default)", false},
+	{"max_temp_dir_size", "most bytes queries may spill to temp_dir, e.g. 20GB (empty: DuckDB's default, 90% of the free disk space); more is 53400", false},
 	{"temp_dir", "DuckDB spill directory (empty: DATA_DIR/tmp)", false},
 	{"shutdown_timeout", "how long running statements may finish after SIGINT/SIGTERM", false},
 	{"poll_interval", "how often REFRESH ON CHANGE objects' file sources are listed for new files", false},
@@ -178,6 +180,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.String(flagName("memory_limit"), d.MemoryLimit, usage("memory_limit"))
 	fs.Int(flagName("threads"), d.Threads, usage("threads"))
 	fs.String(flagName("temp_dir"), d.TempDir, usage("temp_dir"))
+	fs.String(flagName("max_temp_dir_size"), d.MaxTempDirSize, usage("max_temp_dir_size"))
 	fs.Duration(flagName("shutdown_timeout"), d.ShutdownTimeout, usage("shutdown_timeout"))
 	fs.Duration(flagName("poll_interval"), d.PollInterval, usage("poll_interval"))
 	fs.String(flagName("tls_cert_file"), d.TLSCertFile, usage("tls_cert_file"))
@@ -232,6 +235,7 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("memory_limit", d.MemoryLimit)
 	v.SetDefault("threads", d.Threads)
 	v.SetDefault("temp_dir", d.TempDir)
+	v.SetDefault("max_temp_dir_size", d.MaxTempDirSize)
 	v.SetDefault("shutdown_timeout", d.ShutdownTimeout.String())
 	v.SetDefault("poll_interval", d.PollInterval.String())
 	v.SetDefault("tls_cert_file", d.TLSCertFile)
@@ -373,6 +377,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return &ConfigError{Key: "log_level", Err: err}
+	}
+	if c.MaxTempDirSize != "" && (!memoryLimitRE.MatchString(strings.TrimSpace(c.MaxTempDirSize)) || strings.HasSuffix(strings.TrimSpace(c.MaxTempDirSize), "%")) {
+		return &ConfigError{Key: "max_temp_dir_size", Err: fmt.Errorf("%q is not a size such as 20GB or 512MiB", c.MaxTempDirSize)}
 	}
 	if c.MemoryLimit != "" && !memoryLimitRE.MatchString(strings.TrimSpace(c.MemoryLimit)) {
 		return &ConfigError{Key: "memory_limit", Err: fmt.Errorf("%q is not a size such as 4GB, 512MiB or 50%%", c.MemoryLimit)}

@@ -35,6 +35,10 @@ type Config struct {
 	MemoryLimit string // DuckDB memory_limit ("" = default)
 	Threads     int    // 0 = default
 	TempDir     string // temp_directory for spilling ("" = default)
+	// MaxTempDirSize bounds the bytes spilled to TempDir
+	// (max_temp_directory_size; "" = DuckDB's default, 90 % of the free
+	// disk space).
+	MaxTempDirSize string
 	// ConnInit runs on every new DuckDB connection (session settings such
 	// as search_path, which DuckDB cannot set globally).
 	ConnInit []string
@@ -172,6 +176,11 @@ func (db *DB) apply(ctx context.Context, cfg Config) error {
 	}
 	if cfg.TempDir != "" {
 		if err := set("temp_directory", cfg.TempDir); err != nil {
+			return err
+		}
+	}
+	if cfg.MaxTempDirSize != "" {
+		if err := set("max_temp_directory_size", cfg.MaxTempDirSize); err != nil {
 			return err
 		}
 	}

@@ -88,6 +88,22 @@ func translate(err error, query string) error {
 	switch e.Code {
 	case pgerrcode.QueryCanceled:
 		e.Message = "canceling statement due to user request"
+	case pgerrcode.OutOfMemory:
+		// DuckDB's advice (SET threads, SET memory_limit) names settings
+		// the gateway's configuration fixes.
+		first, _, _ := strings.Cut(msg, "\n")
+		if strings.Contains(msg, "max_temp_directory_size") {
+			// PostgreSQL's temp_file_limit error, for the gateway's
+			// max_temp_dir_size.
+			e.Code = pgerrcode.ConfigurationLimitExceeded
+			e.Message = "temporary files exceed max_temp_dir_size"
+			e.Detail = first
+			e.Hint = "The query spills more to temp_dir than the gateway's max_temp_dir_size allows: make it sort, join or aggregate fewer rows at once, or raise max_temp_dir_size."
+			break
+		}
+		e.Message = "out of memory"
+		e.Detail = first
+		e.Hint = "The query needs more memory than the gateway's memory_limit and cannot spill it to temp_dir (sorts, joins and aggregates spill; one value as large as a whole list or string aggregate does not): make it build smaller values, or raise memory_limit."
 	case pgerrcode.DataCorrupted:
 		e.Hint = "The Parquet file does not authenticate under the key configured with that name: it was encrypted with another key, or it was altered."
 	case pgerrcode.UndefinedObject:

@@ -32,6 +32,9 @@ type Options struct {
 	MemoryLimit string // DuckDB memory_limit, "" = DuckDB's default
 	Threads     int    // DuckDB threads, 0 = DuckDB's default
 	TempDir     string // spill directory, "" = DataDir/tmp
+	// MaxTempDirSize bounds what queries spill to TempDir ("" = DuckDB's
+	// default: 90 % of the free disk space).
+	MaxTempDirSize string
 	Logger      *slog.Logger
 	// BaseDir resolves relative FILES paths; "" = the working directory.
 	BaseDir string
@@ -167,6 +170,7 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		MemoryLimit:    opts.MemoryLimit,
 		Threads:        opts.Threads,
 		TempDir:        opts.TempDir,
+		MaxTempDirSize: opts.MaxTempDirSize,
 		ConnInit:       sessionInit,
 		Sandbox:        &engine.Sandbox{AllowedDirectories: allowed},
 		EncryptionKeys: opts.EncryptionKeys,
