@@ -35,7 +35,7 @@ type Options struct {
 	// MaxTempDirSize bounds what queries spill to TempDir ("" = DuckDB's
 	// default: 90 % of the free disk space).
 	MaxTempDirSize string
-	Logger      *slog.Logger
+	Logger         *slog.Logger
 	// BaseDir resolves relative FILES paths; "" = the working directory.
 	BaseDir string
 	// PollInterval is how often ON CHANGE views' file sources are listed
