@@ -7,7 +7,10 @@
 // franz-go consumer (W7), a PostgreSQL snapshot against psql's binary COPY
 // (W8) and a refresh to S3 (versitygw) against the same refresh to local
 // disk (W9); encryption at rest: the refresh and a full read of an
-// encrypted view against the same plaintext view (W10). Each workload runs Sluice and its reference side by side in
+// encrypted view against the same plaintext view (W10); COPY TO STDOUT in
+// text, CSV and binary against PostgreSQL 15's (W11); TPC-H Q1, Q3, Q5, Q6
+// and Q10 over materialized views against the same rows in PostgreSQL 15
+// (W12). Each workload runs Sluice and its reference side by side in
 // the same process, in alternating order, and TestMain prints the medians
 // and ratios at the end. BenchmarkPgbench runs pgbench (SELECT 1 and
 // introspection scripts, testdata/pgbench) against the gateway and
@@ -34,6 +37,8 @@
 //	SLUICE_BENCH_PG_SNAPSHOT_ROWS W8 PostgreSQL table rows (10,000,000)
 //	SLUICE_BENCH_S3_ROWS         W9 rows (10,000,000)
 //	SLUICE_BENCH_ENC_ROWS        W10 rows (1,000,000)
+//	SLUICE_BENCH_COPY_ROWS       W11 rows (5,000,000)
+//	SLUICE_BENCH_TPCH_ROWS       W12 lineitem rows (10,000,000; orders 1/4, customer 1/40, supplier 1/600)
 //	SLUICE_BENCH_MEMORY_LIMIT    DuckDB memory_limit of both sides (8GB)
 //	SLUICE_BENCH_PG_BIN          PostgreSQL binaries (/usr/lib/postgresql/15/bin)
 //	SLUICE_BENCH_PGBENCH_SECONDS pgbench -T of each run (60; not scaled)

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"encoding/binary"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -123,7 +122,7 @@ func (w *resultWriter) Rows(rec arrow.RecordBatch) error {
 	}
 	w.out.rows += rec.NumRows()
 	if w.copyEnc != nil {
-		w.out.buf = w.copyData(func(dst []byte) []byte { return w.copyEnc.AppendRows(dst, rec) })
+		w.out.buf = w.copyEnc.AppendRows(w.out.buf, rec)
 		return w.out.maybeFlush()
 	}
 	w.out.buf = w.enc.AppendDataRows(w.out.buf, rec)
@@ -133,7 +132,7 @@ func (w *resultWriter) Rows(rec arrow.RecordBatch) error {
 // Complete ends the current statement with a CommandComplete.
 func (w *resultWriter) Complete(tag string) error {
 	if w.copyEnc != nil {
-		w.out.buf = w.copyData(w.copyEnc.AppendTrailer)
+		w.out.buf = w.copyEnc.AppendTrailer(w.out.buf)
 		w.out.send(&pgproto3.CopyDone{})
 		w.copyEnc = nil
 	}
@@ -170,21 +169,8 @@ func (w *resultWriter) CopyOut(cols []pgcodec.Column, opts pgcodec.CopyOptions) 
 	w.enc = nil
 	w.copyEnc = enc
 	w.out.send(&pgproto3.CopyOutResponse{OverallFormat: copyFormatCode(opts.Format), ColumnFormatCodes: columnFormats(len(cols), opts.Format)})
-	w.out.buf = w.copyData(enc.AppendHeader)
+	w.out.buf = enc.AppendHeader(w.out.buf)
 	return w.out.maybeFlush()
-}
-
-// copyData appends one CopyData message holding what fill appends; an
-// empty one is left out.
-func (w *resultWriter) copyData(fill func([]byte) []byte) []byte {
-	buf := w.out.buf
-	start := len(buf)
-	buf = fill(append(buf, 'd', 0, 0, 0, 0))
-	if len(buf) == start+5 {
-		return buf[:start]
-	}
-	binary.BigEndian.PutUint32(buf[start+1:], uint32(len(buf)-start-1))
-	return buf
 }
 
 // CopyIn starts COPY FROM STDIN and returns the reader of its data.

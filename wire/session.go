@@ -110,7 +110,8 @@ type ResultWriter interface {
 
 	// CopyOut starts COPY TO STDOUT in place of Columns: it sends
 	// CopyOutResponse, Rows then writes the batches as COPY data in the
-	// given format, and Complete ends the data with CopyDone.
+	// given format, one CopyData message per row as PostgreSQL does, and
+	// Complete ends the data with CopyDone.
 	CopyOut(cols []pgcodec.Column, opts pgcodec.CopyOptions) error
 	// CopyIn starts COPY FROM STDIN: it sends CopyInResponse for ncols
 	// columns and returns a reader of the client's CopyData. The reader

@@ -38,12 +38,20 @@ func DefaultCopyOptions(f CopyFormat) CopyOptions {
 // binaryCopySignature starts PGCOPY data: signature, flags, extension length.
 var binaryCopySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-// CopyEncoder encodes Arrow record batches as COPY TO STDOUT data, reusing
-// the DataRow encoders' text and binary forms of each value.
+// CopyEncoder encodes Arrow record batches as the CopyData messages of COPY
+// TO STDOUT, reusing the DataRow encoders' text and binary forms of each
+// value. Like PostgreSQL's copy-out, it sends one CopyData message per row
+// (clients such as psycopg's Copy.rows() read a message as a row); the
+// binary format's signature rides in the first message and its trailer in a
+// message of its own, and a CSV header line is a message of its own, as
+// PostgreSQL sends them.
 type CopyEncoder struct {
 	row     *RowEncoder
 	opts    CopyOptions
 	scratch []byte
+	// signature is set while the binary signature is still to be sent, at
+	// the start of the next message.
+	signature bool
 }
 
 // NewCopyEncoder returns the encoder of COPY data for cols.
@@ -56,36 +64,56 @@ func NewCopyEncoder(cols []Column, opts CopyOptions) (*CopyEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CopyEncoder{row: row, opts: opts}, nil
+	return &CopyEncoder{row: row, opts: opts, signature: opts.Format == CopyBinary}, nil
 }
 
-// AppendHeader appends what precedes the rows: the PGCOPY signature, or the
-// CSV header line.
+// beginMessage appends the start of a CopyData message (its length is
+// filled in by endMessage) and the binary signature if it is still due.
+func (e *CopyEncoder) beginMessage(dst []byte) []byte {
+	dst = append(dst, 'd', 0, 0, 0, 0)
+	if e.signature {
+		e.signature = false
+		dst = append(dst, binaryCopySignature...)
+	}
+	return dst
+}
+
+// endMessage sets the length of the CopyData message starting at start.
+func endMessage(dst []byte, start int) []byte {
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-1))
+	return dst
+}
+
+// AppendHeader appends the CopyData message that precedes the rows, if
+// any: the CSV header line. (The binary signature goes out with the first
+// row, or with the trailer when there is none.)
 func (e *CopyEncoder) AppendHeader(dst []byte) []byte {
-	switch {
-	case e.opts.Format == CopyBinary:
-		return append(dst, binaryCopySignature...)
-	case e.opts.Format == CopyCSV && e.opts.Header:
-		for i, c := range e.row.cols {
-			if i > 0 {
-				dst = append(dst, e.opts.Delimiter)
-			}
-			dst = e.appendCSV(dst, []byte(c.Name))
+	if e.opts.Format != CopyCSV || !e.opts.Header {
+		return dst
+	}
+	start := len(dst)
+	dst = e.beginMessage(dst)
+	for i, c := range e.row.cols {
+		if i > 0 {
+			dst = append(dst, e.opts.Delimiter)
 		}
-		return append(dst, '\n')
+		dst = e.appendCSV(dst, []byte(c.Name))
 	}
-	return dst
+	return endMessage(append(dst, '\n'), start)
 }
 
-// AppendTrailer appends what follows the rows (the binary format's -1).
+// AppendTrailer appends the CopyData message that follows the rows, if
+// any: the binary format's -1 (after the signature when no row was sent).
 func (e *CopyEncoder) AppendTrailer(dst []byte) []byte {
-	if e.opts.Format == CopyBinary {
-		return append(dst, 0xff, 0xff)
+	if e.opts.Format != CopyBinary {
+		return dst
 	}
-	return dst
+	start := len(dst)
+	dst = e.beginMessage(dst)
+	return endMessage(append(dst, 0xff, 0xff), start)
 }
 
-// AppendRows appends every row of rec.
+// AppendRows appends one CopyData message per row of rec.
 func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) []byte {
 	r := e.row
 	nc := len(r.cols)
@@ -98,6 +126,8 @@ func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) []byte {
 		}
 	}
 	for i := range int(rec.NumRows()) {
+		start := len(dst)
+		dst = e.beginMessage(dst)
 		if e.opts.Format == CopyBinary {
 			dst = append(dst, byte(nc>>8), byte(nc))
 		}
@@ -131,6 +161,7 @@ func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) []byte {
 		if e.opts.Format != CopyBinary {
 			dst = append(dst, '\n')
 		}
+		dst = endMessage(dst, start)
 	}
 	return dst
 }

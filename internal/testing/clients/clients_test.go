@@ -146,7 +146,7 @@ func TestPsycopg2(t *testing.T) {
 }
 
 func TestPsycopg3(t *testing.T) {
-	pythonScenario(t, "psycopg3", "psycopg3_scenario.py", append(scenarioChecks[:len(scenarioChecks):len(scenarioChecks)], "copy_binary"), secureChecks)
+	pythonScenario(t, "psycopg3", "psycopg3_scenario.py", append(scenarioChecks[:len(scenarioChecks):len(scenarioChecks)], "copy_binary", "copy_rows"), secureChecks)
 }
 
 func TestAsyncpg(t *testing.T) {

@@ -90,6 +90,33 @@ def copy_binary():
     expect(got == rows, "got %r" % (got,))
 
 
+def copy_rows():
+    # COPY ... TO STDOUT read row by row: psycopg's Copy.rows() and
+    # read_row() parse one CopyData message as one row, as PostgreSQL sends.
+    q("CREATE TABLE py_t AS SELECT i::INTEGER AS id, 'n' || i::TEXT AS name FROM range(1, 51) t(i)")
+    query = "COPY (SELECT id, name FROM py_t ORDER BY id) TO STDOUT"
+    want = [(i, "n%d" % i) for i in range(1, 51)]
+    with conn.cursor() as cur:
+        with cur.copy("COPY (SELECT id FROM py_t ORDER BY id) TO STDOUT") as copy:
+            got = list(copy.rows())
+        expect(got == [(str(i),) for i in range(1, 51)], "text rows(): %d rows: %r" % (len(got), got[:3]))
+        with cur.copy(query) as copy:
+            copy.set_types(["int4", "text"])
+            got = list(copy.rows())
+        expect(got == want, "typed text rows(): %d rows: %r" % (len(got), got[:3]))
+        with cur.copy(query + " (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "text"])
+            got = []
+            while (row := copy.read_row()) is not None:
+                got.append(row)
+        expect(got == want, "binary read_row(): %d rows: %r" % (len(got), got[:3]))
+        with cur.copy(query + " (FORMAT CSV, HEADER)") as copy:
+            blocks = [bytes(b) for b in copy]  # one CopyData message each
+        expect(blocks == [b"id,name\n"] + [b"%d,n%d\n" % (i, i) for i in range(1, 51)],
+               "csv blocks: %d: %r" % (len(blocks), blocks[:3]))
+    expect(q("SELECT count(*) FROM py_t") == [(50,)], "connection unusable after COPY")
+
+
 def wrong_password():
     expect_bad_password(lambda pw: psycopg.connect(**conn_params(pw)))
 
@@ -114,5 +141,5 @@ run_checks(("connect", connect), [("create_source", create_source), ("create_vie
             ("list_schemas", list_schemas), ("list_relations", list_relations),
             ("describe_view", describe_view), ("param_query", param_query),
             ("read_view", read_view), ("error_sqlstate", error_sqlstate),
-            ("cancel", cancel), ("copy_binary", copy_binary)]
+            ("cancel", cancel), ("copy_binary", copy_binary), ("copy_rows", copy_rows)]
            + ([("wrong_password", wrong_password)] if PASSWORD else []))
