@@ -215,3 +215,74 @@ func TestAnswersKept(t *testing.T) {
 	mustRun("ROLLBACK")
 	mustRun("SELECT 1")
 }
+
+// Allowed queries are kept per state, never past a change of privileges:
+// a reader's query, allowed and run again (so its decision is kept), is
+// refused at the very next statement after another session's REVOKE, in
+// the simple protocol, with unnamed statements and with a named prepared
+// one; a GRANT gives it back at once.
+func TestAllowedQueriesAfterRevoke(t *testing.T) {
+	g := openGateway(t)
+	addr := serveTest(t, g)
+	ctx := t.Context()
+	connect := func(user string) *pgconn.PgConn {
+		c, err := pgconn.Connect(ctx, "postgres://"+user+"@"+addr+"/sluice?sslmode=disable")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	admin := connect("sluice")
+	for _, q := range []string{
+		"CREATE TABLE rv_t AS SELECT range AS id FROM range(10)",
+		"CREATE VIEW rv_v AS SELECT id FROM rv_t WHERE id < 5",
+		"CREATE ROLE rv_reader LOGIN",
+		"GRANT SELECT ON rv_t, rv_v TO rv_reader",
+	} {
+		if _, err := admin.Exec(ctx, q).ReadAll(); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	reader := connect("rv_reader")
+	if _, err := reader.Prepare(ctx, "rv_p", "SELECT count(*) FROM rv_t WHERE id > $1", nil); err != nil {
+		t.Fatal(err)
+	}
+	queries := map[string]func() error{
+		"simple": func() error { _, err := reader.Exec(ctx, "SELECT count(*) FROM rv_t").ReadAll(); return err },
+		"view":   func() error { _, err := reader.Exec(ctx, "SELECT count(*) FROM rv_v").ReadAll(); return err },
+		"extended": func() error {
+			return reader.ExecParams(ctx, "SELECT count(*) FROM rv_t WHERE id > $1", [][]byte{[]byte("1")}, nil, nil, nil).Read().Err
+		},
+		"prepared": func() error { return reader.ExecPrepared(ctx, "rv_p", [][]byte{[]byte("1")}, nil, nil).Read().Err },
+	}
+	check := func(when, want string) {
+		t.Helper()
+		for name, run := range queries {
+			for range 2 {
+				if got := errCode(run()); got != want && !(name == "view" && when == "after REVOKE on rv_t") {
+					t.Errorf("%s, %s: %q, want %q", when, name, got, want)
+				}
+			}
+		}
+	}
+	check("granted", "")
+	if _, err := admin.Exec(ctx, "REVOKE SELECT ON rv_t FROM rv_reader").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	check("after REVOKE on rv_t", pgerrcode.InsufficientPrivilege)
+	// The view reads rv_t as its owner: still allowed.
+	if err := queries["view"](); err != nil {
+		t.Errorf("view after REVOKE on rv_t: %v", err)
+	}
+	if _, err := admin.Exec(ctx, "REVOKE SELECT ON rv_v FROM rv_reader").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	if got := errCode(queries["view"]()); got != pgerrcode.InsufficientPrivilege {
+		t.Errorf("view after REVOKE on rv_v: %q, want 42501", got)
+	}
+	if _, err := admin.Exec(ctx, "GRANT SELECT ON rv_t, rv_v TO rv_reader").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	check("granted again", "")
+}

@@ -106,6 +106,7 @@ type session struct {
 	// Kept plans of queries (plancache.go), and what says they are stale.
 	plans     *planCache
 	answers   map[string]*answer // constant queries' kept answers (answers.go)
+	allowed   map[string]planGen // queries allowed, and in which state (authorize.go)
 	epoch     uint64             // moved by statements that may change how SQL binds
 	txRebinds bool               // the open transaction block ran such a statement
 
