@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// PointQuery: a realistic point query on open connections,
+// PgbenchPoint: a realistic point query on open connections,
 //
 //	SELECT * FROM pq_v WHERE id = :id      (id random in 1..1,000,000)
 //
@@ -20,8 +20,9 @@ import (
 //	pgbench -n -f point.sql -M simple|extended|prepared -c 8 -j 2 -T $SLUICE_BENCH_PGBENCH_SECONDS
 //
 // against each server in turn, the first alternating (pgbenchRound); the
-// results join the pgbench table. Target: at least PostgreSQL's TPS.
-func BenchmarkPointQuery(b *testing.B) {
+// results join the pgbench table (make bench-pgbench runs it, make bench
+// skips it with the other Pgbench ones). Target: at least PostgreSQL's TPS.
+func BenchmarkPgbenchPoint(b *testing.B) {
 	bin, reason := pgbenchBinary()
 	if reason != "" {
 		b.Skip(reason)
