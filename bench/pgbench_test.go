@@ -50,10 +50,8 @@ func BenchmarkPgbench(b *testing.B) {
 		{name: "sluice", url: g.URL, log: g.log.String},
 		{name: "postgres", url: p.URL},
 	}
-	once(b, "pgbench fixture", func() error {
-		addSummary(printPgbench)
-		return pgbenchFixture(bin, servers)
-	})
+	once(b, "pgbench summary", func() error { addSummary(printPgbench); return nil })
+	once(b, "pgbench fixture", func() error { return pgbenchFixture(bin, servers) })
 	for _, s := range pgbenchScripts {
 		for _, mode := range []string{"simple", "extended", "prepared"} {
 			for _, connect := range []bool{false, true} {

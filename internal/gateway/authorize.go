@@ -107,7 +107,16 @@ func (s *session) authorize(ctx context.Context, st sql.Statement, kept **sqlpla
 	s.ownership = nil
 	switch st := st.(type) {
 	case *sql.Passthrough:
-		return s.authorizeSQL(ctx, pgcatalog.Resolve(st.Text()), kept)
+		text := st.Text()
+		if s.allowedBefore(text) {
+			return nil
+		}
+		gen := s.planGen()
+		if err := s.authorizeSQL(ctx, pgcatalog.Resolve(text), kept); err != nil {
+			return err
+		}
+		s.keepAllowed(text, gen)
+		return nil
 	case *sql.Copy:
 		return s.authorizeCopy(ctx, st, kept)
 	case *sql.Set:
@@ -355,3 +364,43 @@ var fileFunctionSet = func() map[string]bool {
 	}
 	return m
 }()
+
+// Allowed queries. A query's check depends on nothing but its text, the
+// role's privileges and the catalog (the access snapshot is the catalog's
+// generation: a GRANT, REVOKE, ALTER ... OWNER TO or redefined view moves
+// it), and the session's temporary objects (read once per epoch): so a
+// query allowed in a state (planGen) is allowed again in the same state,
+// without lexing and judging it again. Only queries are kept, and only
+// those that cannot name a file (mayReachFiles: a file's sandbox check
+// reads the file system, which no generation follows); a refusal is never
+// kept. The first statement after a REVOKE is checked again and refused.
+
+// maxAllowed bounds a session's allowed queries; when full they are
+// dropped and kept again as they come.
+const maxAllowed = 256
+
+// allowedBefore reports whether text was allowed in the current state.
+func (s *session) allowedBefore(text string) bool {
+	gen, ok := s.allowed[text]
+	return ok && gen == s.planGen()
+}
+
+// keepAllowed records that text, checked in state gen, was allowed.
+func (s *session) keepAllowed(text string, gen planGen) {
+	if len(text) > maxPlanText || gen != s.planGen() || len(s.ownership) > 0 || mayReachFiles(text) {
+		return
+	}
+	if kw := sql.LeadingKeywords(text, 1); len(kw) == 0 || !queryVerb[kw[0]] {
+		return
+	}
+	if s.allowed == nil || len(s.allowed) >= maxAllowed {
+		s.allowed = make(map[string]planGen)
+	}
+	s.allowed[text] = gen
+}
+
+// queryVerb are the leading keywords of queries (as plannable has them).
+var queryVerb = map[string]bool{
+	"SELECT": true, "WITH": true, "VALUES": true, "FROM": true, "TABLE": true,
+	"SHOW": true, "DESCRIBE": true, "SUMMARIZE": true,
+}

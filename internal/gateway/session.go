@@ -105,8 +105,10 @@ type session struct {
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
 	plans     *planCache
-	epoch     uint64 // moved by statements that may change how SQL binds
-	txRebinds bool   // the open transaction block ran such a statement
+	answers   map[string]*answer // constant queries' kept answers (answers.go)
+	allowed   map[string]planGen // queries allowed, and in which state (authorize.go)
+	epoch     uint64             // moved by statements that may change how SQL binds
+	txRebinds bool               // the open transaction block ran such a statement
 
 	deployment int64 // the deployment START DEPLOYMENT began, until FINISH (deploy.go)
 

@@ -1,0 +1,2 @@
+\set id random(1, 1000000)
+SELECT * FROM pq_v WHERE id = :id;
