@@ -80,7 +80,13 @@ func PlanPipelineRun(r PipelineRun) (string, error) {
 	opts := []string{"FORMAT parquet", "COMPRESSION " + compression, "RETURN_STATS true"}
 	prefix := fmt.Sprintf("run%d_", r.RunID)
 	target := quote(filepath.Join(r.StagingDir, prefix+"0.parquet"))
-	if len(r.PartitionBy) > 0 {
+	if len(r.PartitionBy) == 0 {
+		// DuckDB writes one file in insertion order on a single thread
+		// (the scan included); without that order both threads read and
+		// write. An ORDER BY of the query is still kept, and a query
+		// without one has no order to keep.
+		opts = append(opts, "PRESERVE_ORDER false")
+	} else {
 		query = fmt.Sprintf("SELECT * FROM (%s) ORDER BY %s", query, identList(r.PartitionBy))
 		opts = append(opts, "PARTITION_BY ("+identList(r.PartitionBy)+")", "FILENAME_PATTERN '"+prefix+"{i}'")
 		target = quote(r.StagingDir)

@@ -28,7 +28,7 @@ func TestPlanPipelineRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = "COPY (SELECT CAST(\"x\" AS INTEGER) AS \"x\" FROM (SELECT 1 AS x -- c\n) AS q) TO '/s/run3_0.parquet' (FORMAT parquet, COMPRESSION snappy, RETURN_STATS true)"
+	want = "COPY (SELECT CAST(\"x\" AS INTEGER) AS \"x\" FROM (SELECT 1 AS x -- c\n) AS q) TO '/s/run3_0.parquet' (FORMAT parquet, COMPRESSION snappy, RETURN_STATS true, PRESERVE_ORDER false)"
 	if got != want {
 		t.Errorf("unpartitioned:\n got %s\nwant %s", got, want)
 	}

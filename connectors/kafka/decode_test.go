@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -251,4 +252,45 @@ func FuzzJSONScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseTimestampFast compares the fast path with the layouts alone on
+// texts around every field's limits.
+func TestParseTimestampFast(t *testing.T) {
+	slow := func(s string) (time.Time, bool) {
+		for _, l := range timestampLayouts {
+			if ts, err := time.Parse(l, s); err == nil {
+				return ts.UTC(), true
+			}
+		}
+		return time.Time{}, false
+	}
+	var texts []string
+	for _, date := range []string{"2024-11-10", "2024-02-29", "2023-02-29", "2000-02-29", "1900-02-29", "2024-04-31", "2024-12-31",
+		"2024-13-01", "2024-00-10", "2024-01-00", "0000-01-01", "9999-12-31", "1969-12-31", "2024-1-10", "20a4-01-01"} {
+		for _, tm := range []string{"00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1:00:00", "12:0a:00"} {
+			for _, sep := range []string{"T", " ", "t", "_"} {
+				for _, frac := range []string{"", ".", ".1", ".123456", ".1234567", ".123456789", ".1234567890", ",5", ".5x"} {
+					for _, zone := range []string{"", "Z", "z", "+02:00", "-0130", "+05", " Z", "ZZ"} {
+						texts = append(texts, date+sep+tm+frac+zone)
+					}
+				}
+			}
+		}
+	}
+	texts = append(texts, "", "2024-11-10", "2024-11-10T", "2024-11-10T00:00", " 2024-11-10T00:00:01Z")
+	fast := 0
+	for _, s := range texts {
+		got, gok := parseTimestamp(s)
+		want, wok := slow(s)
+		if gok != wok || !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("%q: got %v %v, want %v %v", s, got, gok, want, wok)
+		}
+		if _, ok := parseTimestampUTC(s); ok {
+			fast++
+		}
+	}
+	if fast < 200 {
+		t.Fatalf("the fast path took only %d of %d texts", fast, len(texts))
+	}
 }

@@ -89,6 +89,9 @@ var timestampLayouts = []string{
 // parseTimestamp parses s; a text without a zone is UTC, one with a zone
 // is converted to UTC (timestamp columns hold UTC wall time).
 func parseTimestamp(s string) (time.Time, bool) {
+	if t, ok := parseTimestampUTC(s); ok {
+		return t, true
+	}
 	for _, l := range timestampLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), true
@@ -144,3 +147,60 @@ func normUUID(dst, v []byte) ([]byte, bool) {
 // bstr views b as a string without copying; the string must not outlive
 // b's contents.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// parseTimestampUTC is the common case without time.Parse: exactly
+// "YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]", whose fields it checks as
+// time.Parse does. Anything else (zones, other forms, out of range
+// fields) is false, and parseTimestamp tries the layouts.
+func parseTimestampUTC(s string) (time.Time, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	if day > daysIn(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	rest, nsec := s[19:], 0
+	if len(rest) > 0 && rest[0] == '.' {
+		digits := 0
+		for digits+1 < len(rest) && rest[digits+1] >= '0' && rest[digits+1] <= '9' {
+			digits++
+		}
+		if digits == 0 || digits > 9 {
+			return time.Time{}, false
+		}
+		nsec = num(20, digits)
+		for range 9 - digits {
+			nsec *= 10
+		}
+		rest = rest[1+digits:]
+	}
+	if rest != "" && rest != "Z" {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+func daysIn(m time.Month, year int) int {
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int(m-1)%7%2
+}

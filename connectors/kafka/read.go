@@ -43,9 +43,16 @@ func (sp *split) Open(ctx context.Context) (connectors.BatchReader, error) {
 	return r, nil
 }
 
-// batchReader builds record batches from a consumer's records.
+// batchReader builds record batches from a consumer's records. It builds
+// one batch ahead, in a goroutine of its own (started by the first Next,
+// ended by the end of the range, an error, ctx or Close), so that polling
+// and decoding the next batch overlap the caller's work on the last one.
 type batchReader struct {
-	ctx  context.Context
+	ctx    context.Context // the goroutine's: Open's, cancelled by Close
+	cancel context.CancelFunc
+	ahead  chan built // the goroutine's batches; closed when it ends
+	err    error      // the error Next returned, returned again
+
 	cons *consumer
 	rb   *array.RecordBuilder
 	part *array.Int32Builder
@@ -65,20 +72,24 @@ type batchReader struct {
 
 func newBatchReader(ctx context.Context, s *source, c *consumer) (*batchReader, error) {
 	rb := array.NewRecordBuilder(s.alloc, s.schema)
+	ctx, cancel := context.WithCancel(ctx)
 	r := &batchReader{
-		ctx:  ctx,
-		cons: c,
-		rb:   rb,
-		part: rb.Field(0).(*array.Int32Builder),
-		off:  rb.Field(1).(*array.Int64Builder),
-		ts:   rb.Field(2).(*array.TimestampBuilder),
+		ctx:    ctx,
+		cancel: cancel,
+		cons:   c,
+		rb:     rb,
+		part:   rb.Field(0).(*array.Int32Builder),
+		off:    rb.Field(1).(*array.Int64Builder),
+		ts:     rb.Field(2).(*array.TimestampBuilder),
 	}
 	var err error
 	if r.key, err = newColumn(s.schema.Field(3), rb.Field(3), false); err != nil {
+		cancel()
 		rb.Release()
 		return nil, err
 	}
 	if r.dec, err = newDecoder(s.set, s.schema, rb); err != nil {
+		cancel()
 		rb.Release()
 		return nil, err
 	}
@@ -113,10 +124,66 @@ func newDecoder(set settings, schema *arrow.Schema, rb *array.RecordBuilder) (de
 	return newJSONDecoder(cols), nil
 }
 
+// built is a batch the goroutine built, or the error that ended it.
+type built struct {
+	b   arrow.RecordBatch
+	err error
+}
+
 // Next returns up to maxBatchRows rows (fewer once maxBatchBytes of keys
 // and values are in), or io.EOF once the range is read.
 func (r *batchReader) Next() (arrow.RecordBatch, error) {
-	if r.done || r.rb == nil {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.rb == nil {
+		return nil, io.EOF
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.err = canceled(err)
+		return nil, r.err
+	}
+	if r.ahead == nil {
+		r.ahead = make(chan built, 1)
+		go r.buildAhead()
+	}
+	res, ok := <-r.ahead
+	if !ok { // ended by ctx, or after its last batch and io.EOF
+		if err := r.ctx.Err(); err != nil {
+			r.err = canceled(err)
+			return nil, r.err
+		}
+		return nil, io.EOF
+	}
+	if res.err != nil {
+		r.err = res.err
+	}
+	return res.b, res.err
+}
+
+// buildAhead builds batches until the range is read, an error, or the
+// reader is closed; each waits in r.ahead for Next.
+func (r *batchReader) buildAhead() {
+	defer close(r.ahead)
+	for {
+		b, err := r.build()
+		select {
+		case r.ahead <- built{b, err}:
+		case <-r.ctx.Done():
+			if b != nil {
+				b.Release()
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// build reads and decodes the next batch (io.EOF at the end).
+func (r *batchReader) build() (arrow.RecordBatch, error) {
+	if r.done {
 		return nil, io.EOF
 	}
 	if err := r.ctx.Err(); err != nil {
@@ -169,8 +236,17 @@ func (r *batchReader) Next() (arrow.RecordBatch, error) {
 	return r.rb.NewRecordBatch(), nil
 }
 
-// Close stops the client and frees the builders.
+// Close stops the goroutine and the client and frees the builders and
+// the batch built ahead.
 func (r *batchReader) Close() error {
+	r.cancel()
+	if r.ahead != nil {
+		for res := range r.ahead {
+			if res.b != nil {
+				res.b.Release()
+			}
+		}
+	}
 	if r.rb != nil {
 		r.rb.Release()
 		r.rb = nil

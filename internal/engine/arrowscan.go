@@ -24,7 +24,8 @@ import (
 // Sources that DuckDB cannot scan itself (Kafka, PostgreSQL, HTTP) reach it
 // through one Go table function: name(arg, ...) binds its arguments to a
 // ScanSource, whose parts DuckDB reads in parallel, one part per thread at a
-// time, copying each Arrow batch into DuckDB's vectors. A source's view is
+// time, copying each Arrow batch into DuckDB's vectors (column by column,
+// see arrowfill.go). A source's view is
 // defined over the function, so SELECT, COPY, materialized views and
 // pipelines all read it the same way.
 
@@ -273,8 +274,12 @@ func (s *scan) FillChunk(state any, chunk duckdb.DataChunk) error {
 	}
 	n := min(int(r.cur.NumRows())-r.off, duckdb.GetDataChunkCapacity())
 	for col := range s.infos {
-		if _, err := chunk.GetVector(col); err != nil {
+		vec, err := chunk.GetVector(col)
+		if err != nil {
 			continue // not projected
+		}
+		if fillColumnFast(&vec, r.cur.Column(col), r.off, n) {
+			continue
 		}
 		if err := fillColumn(chunk, col, r.cur.Column(col), r.off, n); err != nil {
 			return fmt.Errorf("column %s: %w", s.infos[col].Name, err)
