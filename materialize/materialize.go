@@ -125,6 +125,7 @@ func New(opts Options) *Materializer {
 		obs = nopObserver{}
 	}
 	m := &Materializer{opts: opts, log: log, obs: obs, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
+	m.board.recount = time.Second
 	m.trash = &trash{dir: m.trashRoot(), objects: m.objectsRoot(), log: log}
 	m.Readers.remove = m.trash.remove
 	return m
