@@ -112,7 +112,8 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 				return err
 			}
 		}
-		retired, err = queryStrings(ctx, tx, `SELECT path FROM sluice_catalog.versions WHERE object_id = $1 AND retired_at IS NULL`, v.ID)
+		retired, err = queryStrings(ctx, tx, `UPDATE sluice_catalog.versions SET retired_at = now()
+			WHERE object_id = $1 AND retired_at IS NULL RETURNING path`, v.ID)
 		if err != nil {
 			return err
 		}
@@ -120,7 +121,6 @@ func (s *Store) Publish(ctx context.Context, p Publish) (retired []string, err e
 			q    string
 			args []any
 		}{
-			{`UPDATE sluice_catalog.versions SET retired_at = now() WHERE object_id = $1 AND retired_at IS NULL`, []any{v.ID}},
 			{`INSERT INTO sluice_catalog.versions (object_id, object, version, path, rows, files, bytes, created_at, retired_at, encryption_key)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL, NULLIF($8, ''))`, []any{v.ID, v.Ref.Name, p.Version, p.Path, rows, files, bytes, p.EncryptionKey}},
 			{`DELETE FROM sluice_catalog.partitions WHERE object_id = $1`, []any{v.ID}},
@@ -194,20 +194,15 @@ func insertPartitions(ctx context.Context, tx *sql.Tx, v View, version int64, pa
 	return nil
 }
 
-// PartitionCount returns the number of partitions of the object's current
-// version.
-func (s *Store) PartitionCount(ctx context.Context, objectID int64) (int64, error) {
-	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sluice_catalog.partitions WHERE object_id = $1`, objectID).Scan(&n)
-	return n, err
-}
-
-// LatestVersion returns the highest version number ever recorded for the
-// object, so a new version never reuses a number.
-func (s *Store) LatestVersion(ctx context.Context, objectID int64) (int64, error) {
+// VersionCounts returns, in one read, the number of partitions of the
+// object's current version and the highest version number ever recorded
+// for it (so a new version never reuses a number).
+func (s *Store) VersionCounts(ctx context.Context, objectID int64) (partitions, latest int64, err error) {
 	var v sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM sluice_catalog.runs WHERE object_id = $1`, objectID).Scan(&v)
-	return v.Int64, err
+	err = s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM sluice_catalog.partitions WHERE object_id = $1),
+		(SELECT max(version) FROM sluice_catalog.runs WHERE object_id = $1)`, objectID).Scan(&partitions, &v)
+	return partitions, v.Int64, err
 }
 
 // LivePaths returns the paths of every version that is current.

@@ -140,14 +140,16 @@ func (x *Executor) dependencies(ctx context.Context, ref catalog.Ref, query stri
 // refresh is REFRESH MATERIALIZED VIEW (pipelines go to refreshPipeline).
 func (x *Executor) refresh(ctx context.Context, st *sql.Refresh, progress func(string)) (Result, error) {
 	ref := resolve(st.Name)
-	if err := x.expectKind(ctx, ref, catalog.KindMaterializedView); err != nil {
+	// One read when ref is a materialized view; only otherwise is the
+	// catalog asked what it is, for the error.
+	v, err := x.cat.GetView(ctx, ref)
+	if err != nil {
+		if kerr := x.expectKind(ctx, ref, catalog.KindMaterializedView); kerr != nil {
+			return Result{}, kerr
+		}
 		return Result{}, err
 	}
 	if err := x.require(ref, catalog.KindMaterializedView, access.Refresh); err != nil {
-		return Result{}, err
-	}
-	v, err := x.cat.GetView(ctx, ref)
-	if err != nil {
 		return Result{}, err
 	}
 	if len(st.Partition) > 0 {

@@ -80,6 +80,7 @@ type Materializer struct {
 	onStart   []func(context.Context, catalog.Ref)
 
 	board progressBoard // the runs in flight (progress.go)
+	trash *trash        // retired versions being removed (trash.go)
 }
 
 // OnRefreshStart registers fn to be called when a view's refresh starts,
@@ -123,11 +124,21 @@ func New(opts Options) *Materializer {
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	return &Materializer{opts: opts, log: log, obs: obs, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
+	m := &Materializer{opts: opts, log: log, obs: obs, Readers: NewReaders(), locks: map[int64]*sync.Mutex{}}
+	m.board.recount = time.Second
+	m.trash = &trash{dir: m.trashRoot(), objects: m.objectsRoot(), log: log}
+	m.Readers.remove = m.trash.remove
+	return m
 }
+
+// Wait returns once the removals of retired versions started so far have
+// ended (they run in the background, trash.go). Shutdown calls it before
+// closing the engine; tests call it before looking at the data directory.
+func (m *Materializer) Wait() { m.trash.wait() }
 
 func (m *Materializer) stagingRoot() string { return filepath.Join(m.opts.DataDir, "staging") }
 func (m *Materializer) objectsRoot() string { return filepath.Join(m.opts.DataDir, "objects") }
+func (m *Materializer) trashRoot() string   { return filepath.Join(m.opts.DataDir, "trash") }
 
 // VersionPath is where version v of object id lives once published.
 func (m *Materializer) VersionPath(id, v int64) string {
@@ -147,14 +158,17 @@ func (m *Materializer) lock(id int64) func() {
 }
 
 // Recover runs at start, before any session: it removes staging leftovers
-// of interrupted refreshes, marks their runs failed, and removes version
-// directories that no published version references.
+// of interrupted refreshes and retired versions whose removal was
+// interrupted (trash.go), marks the interrupted runs failed, and removes
+// version directories that no published version references.
 func (m *Materializer) Recover(ctx context.Context) error {
-	if err := os.RemoveAll(m.stagingRoot()); err != nil {
-		return fmt.Errorf("materialize: removing staging: %w", err)
-	}
-	if err := os.MkdirAll(m.stagingRoot(), 0o755); err != nil {
-		return err
+	for _, dir := range []string{m.stagingRoot(), m.trashRoot()} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("materialize: removing %s: %w", dir, err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(m.objectsRoot(), 0o755); err != nil {
 		return err
@@ -293,8 +307,11 @@ type Progress func(msg string)
 // version. The run is recorded in sluice.runs whatever happens; a failed
 // refresh leaves the current version untouched.
 func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger string, progress Progress) (*catalog.Run, error) {
+	clock := newPhaseClock()
+	ctx = withClock(ctx, clock)
 	unlock := m.lock(v.ID)
 	defer unlock()
+	clock.mark("lock")
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -303,12 +320,14 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 	if err != nil {
 		return nil, err
 	}
+	clock.mark("get_view")
 	m.mu.Lock()
 	starts := append([]func(context.Context, catalog.Ref){}, m.onStart...)
 	m.mu.Unlock()
 	for _, fn := range starts {
 		fn(ctx, v.Ref)
 	}
+	clock.mark("on_start")
 	// Attempts, retries and timeouts: retry.go.
 	return m.attempts(ctx, m.viewAttempt(v, progress, nil), trigger, progress)
 }
@@ -318,6 +337,7 @@ func (m *Materializer) Refresh(ctx context.Context, v catalog.View, trigger stri
 // version's other files into the new version. With redefine (replace.go),
 // v is a new definition that the version's publish records.
 func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog.Run, progress Progress, filters []sqlplan.PartitionFilter, redefine *catalog.Redefinition) (retired []string, err error) {
+	clock := clockOf(ctx)
 	staging := m.stagingDir(run.ID)
 	defer os.RemoveAll(staging) // gone after a failure; renamed away after success
 	progress = m.board.tracking(run.ID, progress)
@@ -329,18 +349,25 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		return nil, err
 	}
 	defer conn.Close()
+	clock.mark("conn")
 	if err := m.authorize(ctx, conn, v.Ref, v.Query); err != nil {
 		return nil, err
 	}
+	clock.mark("authorize")
 
 	cols, err := describe(ctx, conn, v.Query)
 	if err != nil {
 		return nil, err
 	}
-	parts, err := m.opts.Catalog.PartitionCount(ctx, v.ID)
+	clock.mark("describe")
+	// The previous version's partition count decides the sort below;
+	// the highest version ever recorded numbers the new one (read now:
+	// the object's lock keeps other refreshes of it out until publish).
+	parts, last, err := m.opts.Catalog.VersionCounts(ctx, v.ID)
 	if err != nil {
 		return nil, err
 	}
+	clock.mark("version_counts")
 	query := v.Query
 	var bf *backfill
 	if len(filters) > 0 {
@@ -361,6 +388,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		return nil, err
 	}
+	clock.mark("plan")
 	// DuckDB keeps one open file per partition (the engine raises
 	// partitioned_write_max_open_files for the whole instance): otherwise
 	// it closes and reopens files past 100 partitions, flooding the output
@@ -370,6 +398,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	if err != nil {
 		return nil, err
 	}
+	clock.mark("copy")
 	if plan.SplitAbove > 0 {
 		if files, err = splitLarge(ctx, conn, files, plan.SplitAbove, v.Options["compression"]); err != nil {
 			return nil, err
@@ -379,6 +408,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		return nil, err
 	}
 	stats := partitionStats(staging, files)
+	clock.mark("split_encrypt_stats")
 	if bf != nil {
 		progress(fmt.Sprintf("backfilling %s: recomputed %d partitions", v.Ref.Name, len(stats)))
 	}
@@ -390,10 +420,6 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	m.board.wrote(run.ID, rows, int64(len(files)), bytes)
 	progress(fmt.Sprintf("refreshing %s: wrote %d rows in %d files, %d partitions", v.Ref.Name, rows, len(files), len(stats)))
 
-	last, err := m.opts.Catalog.LatestVersion(ctx, v.ID)
-	if err != nil {
-		return nil, err
-	}
 	version := max(last, v.Version) + 1
 	final := m.VersionPath(v.ID, version)
 	viewSQL := sqlplan.EmptyViewSQL(cols)
@@ -417,6 +443,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		}
 		viewSQL = sqlplan.VersionViewSQL(final, cols, v.PartitionBy, plan.EncryptionKey)
 	}
+	clock.mark("rename")
 	retired, err = m.opts.Catalog.Publish(context.WithoutCancel(ctx), catalog.Publish{
 		View: v, Run: run, Version: version, Path: final, Partitions: stats, ViewSQL: viewSQL, EncryptionKey: plan.EncryptionKey,
 		Redefine: redefine,
@@ -425,6 +452,7 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 		_ = os.RemoveAll(final)
 		return nil, err
 	}
+	clock.mark("publish")
 	if loc := v.Options["location"]; loc != "" && len(stats) > 0 {
 		m.pointCurrent(context.WithoutCancel(ctx), runLog(m.log, run), loc, m.stagingRoot(), version)
 	}

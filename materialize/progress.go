@@ -37,12 +37,20 @@ type RunProgress struct {
 type progressBoard struct {
 	mu   sync.Mutex
 	runs map[int64]*liveRun
+	// recount is how long a listing of a run's staging directory stands
+	// (New: a second).
+	recount time.Duration
 }
 
 type liveRun struct {
 	p       RunProgress
 	staging string
 	written bool // the write is over: p's counts are final
+	// counted is when the staging directory was last listed for p's
+	// counts: pages polled by many viewers list it at most once per
+	// progressBoard.recount, however many files a 2,500-partition write
+	// holds.
+	counted time.Time
 }
 
 func (b *progressBoard) begin(run *catalog.Run, staging string) {
@@ -95,8 +103,9 @@ func (m *Materializer) Running() []RunProgress {
 	b.mu.Lock()
 	out := make([]RunProgress, 0, len(b.runs))
 	var count []int // runs whose files are still being written
+	now := time.Now()
 	for _, r := range b.runs {
-		if !r.written {
+		if !r.written && now.Sub(r.counted) >= b.recount {
 			count = append(count, len(out))
 		}
 		out = append(out, r.p)
@@ -110,6 +119,13 @@ func (m *Materializer) Running() []RunProgress {
 	for _, i := range count {
 		out[i].Files, out[i].Bytes = parquetFiles(staging[out[i].RunID])
 	}
+	b.mu.Lock()
+	for _, i := range count {
+		if r, ok := b.runs[out[i].RunID]; ok && !r.written {
+			r.p.Files, r.p.Bytes, r.counted = out[i].Files, out[i].Bytes, now
+		}
+	}
+	b.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].RunID < out[j].RunID })
 	return out
 }

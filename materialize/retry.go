@@ -39,11 +39,13 @@ type attempt struct {
 // becomes "failed" and what it published before stays.
 func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, progress Progress) (*catalog.Run, error) {
 	policy := sqlplan.Retry(a.options)
+	clock := clockOf(ctx)
 	for n := 1; ; n++ {
 		run := &catalog.Run{Object: a.ref, ObjectID: a.id, Trigger: trigger, Attempt: n}
 		if err := m.opts.Catalog.BeginRun(ctx, run); err != nil {
 			return nil, err
 		}
+		clock.mark("begin_run")
 		// Every line about the attempt carries its run id and object:
 		// the same run_id as its row of sluice.runs.
 		log := runLog(m.log, run)
@@ -59,10 +61,13 @@ func (m *Materializer) attempts(ctx context.Context, a attempt, trigger string, 
 		timedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err == nil {
+			clock.mark("retire")
 			m.obs.RunDone(run, a.kind, RunSucceeded, time.Since(start))
 			if published {
 				m.Published(a.ref)
 			}
+			clock.mark("observe_notify")
+			clock.log(ctx, log, a.what+" phases")
 			log.Info(a.what+" succeeded", "trigger", trigger, "attempt", n, "version", run.Version,
 				"rows", run.RowsOut, "files", run.FilesWritten, "bytes", run.BytesWritten, "duration", time.Since(start))
 			return run, nil

@@ -384,6 +384,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	err := g.srv.Shutdown(ctx)
 	g.sources.Close()
+	g.mat.Wait() // retired versions still being removed
 	if cerr := g.db.Close(); err == nil {
 		err = cerr
 	}
@@ -394,6 +395,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 func (g *Gateway) Close() error {
 	if g.sources != nil {
 		g.sources.Close()
+	}
+	if g.mat != nil {
+		g.mat.Wait()
 	}
 	return g.db.Close()
 }

@@ -210,10 +210,17 @@ func TestCrashDuringRefresh(t *testing.T) {
 	s.Stop(t)
 }
 
-// assertNoStaging fails if DATA_DIR/staging holds anything.
+// assertNoStaging fails if DATA_DIR/staging or DATA_DIR/trash (retired
+// versions being removed) holds anything.
 func assertNoStaging(t *testing.T, dataDir string) {
 	t.Helper()
-	staging := filepath.Join(dataDir, "staging")
+	assertEmptyDir(t, dataDir, "staging")
+	assertEmptyDir(t, dataDir, "trash")
+}
+
+func assertEmptyDir(t *testing.T, dataDir, name string) {
+	t.Helper()
+	staging := filepath.Join(dataDir, name)
 	var left []string
 	err := filepath.WalkDir(staging, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -231,7 +238,7 @@ func assertNoStaging(t *testing.T, dataDir string) {
 		if len(left) > 10 {
 			left = append(left[:10], "...")
 		}
-		t.Fatalf("staging leftovers after restart: %v", left)
+		t.Fatalf("%s leftovers after restart: %v", name, left)
 	}
 }
 
