@@ -61,7 +61,7 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		conn.Close()
 		return nil, engine.Translate(err)
 	}
-	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.New(info.Params)}
+	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.NewWithDefaults(info.Params, g.opts.SessionDefaults)}
 	// The role's privileges, for the system tables' row filters and
 	// pg_catalog (authorize.go).
 	if _, err := s.checker(ctx); err != nil {
