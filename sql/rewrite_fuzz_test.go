@@ -1,10 +1,13 @@
 package sql
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzRewrite runs the token rewriters the gateway applies to every
 // passthrough statement (pgcatalog.Resolve: TranslateSyntax, RenameCalls,
-// RequalifySchema) over arbitrary text. None may panic, and a statement
+// RequalifySchema) and TruncateIdentifiers over arbitrary text. None may panic, and a statement
 // that lexes must still lex after each rewrite (a rewrite never splits a
 // string, a quoted identifier or a comment); text the lexer refuses is
 // returned unchanged.
@@ -23,6 +26,7 @@ func FuzzRewrite(f *testing.F) {
 		"SELECT json_build_object('a', 1), s.json_build_object(1)",
 		"SELECT (((((x)))))::regclass, f(((::regclass",
 		"SELECT 1 FROM generate_series(1, 2) g(i) WITH ORDINALITY o",
+		"SELECT " + strings.Repeat("x", 64) + ", \"" + strings.Repeat("é\"\"", 30) + "\" FROM t",
 		"SELECT (((generate_series(1,", "FROM unnest(", "x OPERATOR(pg_catalog.~*) 'y'",
 	} {
 		f.Add(s)
@@ -46,6 +50,19 @@ func FuzzRewrite(f *testing.F) {
 				return RequalifySchema(s, "information_schema", "pg_sluice_info", info)
 			}},
 			{"RequalifySchema pg_catalog", func(s string) string { return RequalifySchema(s, "pg_catalog", "pg_sluice", overlaid) }},
+			{"TruncateIdentifiers", func(s string) string {
+				out, cuts := TruncateIdentifiers(s)
+				toks, err := lexAll(out)
+				for _, tk := range toks {
+					if err == nil && (tk.kind == tokIdent || tk.kind == tokQuotedIdent) && len(tk.val) > MaxIdentifierLength {
+						t.Fatalf("TruncateIdentifiers(%q) = %q keeps %q", s, out, tk.val)
+					}
+				}
+				if (out == s) != (len(cuts) == 0) {
+					t.Fatalf("TruncateIdentifiers(%q) = %q with %d cuts", s, out, len(cuts))
+				}
+				return out
+			}},
 		}
 		cur := stmt
 		for _, st := range steps {

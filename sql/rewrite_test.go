@@ -71,6 +71,7 @@ func TestTranslateSyntax(t *testing.T) {
 		"WHERE a ~ b AND c ~~ 'x%'":                                                       "WHERE a ~ b AND c ~~ 'x%'",
 		"SELECT '::regclass' -- x::regclass":                                              "SELECT '::regclass' -- x::regclass",
 		"SELECT ::regclass":                                                               "SELECT ::regclass",
+		"SELECT 0::regClAss ::regClAss":                                                   "SELECT pg_sluice.regclass(pg_sluice.regclass(0))", // found by FuzzRewrite: panicked
 		"SELECT a[s] FROM pg_catalog.generate_series(0, 3) s, t":                          "SELECT a[s] FROM pg_catalog.generate_series(0, 3) s(s), t",
 		"SELECT 1 FROM t JOIN generate_series(1, n) AS \"S\" ON true":                     "SELECT 1 FROM t JOIN generate_series(1, n) AS \"S\"(\"S\") ON true",
 		"SELECT * FROM t, LATERAL unnest(t.a) u WHERE u > 1":                              "SELECT * FROM t, LATERAL unnest(t.a) u(u) WHERE u > 1",

@@ -6,8 +6,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/sluice-db/sluice/internal/gateway"
+	"github.com/sluice-db/sluice/internal/testing/testpg"
 )
 
 // serveGateway serves a gateway with opts on 127.0.0.1:0 and returns its
@@ -365,5 +369,115 @@ func TestIdleSessionTimeout(t *testing.T) {
 	if _, err := gateway.Open(t.Context(), gateway.Options{DataDir: t.TempDir(),
 		SessionDefaults: map[string]string{"idle_session_timeout": "never"}}); err == nil {
 		t.Error("a bad session default opened")
+	}
+}
+
+// TestIdentifierTruncationMatchesPostgres runs the same statements with
+// identifiers over 63 bytes on a real PostgreSQL 15 and on the gateway:
+// the NOTICEs (42622) and the column names are the same, and a Sluice
+// object's long name is cut by the same rule.
+func TestIdentifierTruncationMatchesPostgres(t *testing.T) {
+	if m := testpg.Missing(); m != "" {
+		t.Skip(m)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil { // as root the cluster runs as user postgres
+			t.Fatal(err)
+		}
+	}
+	pg, err := testpg.Start(filepath.Join(dir, "pg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	addr := serveGateway(t, gateway.Options{})
+
+	// Unquoted names in lower case: DuckDB keeps an alias's case where
+	// PostgreSQL folds it, whatever the length.
+	long := strings.Repeat("abc", 23) // 69 bytes
+	wide := strings.Repeat("é", 40)   // 80 bytes: 63 would split a character
+	stmts := []string{
+		"SELECT 1 AS " + long,
+		`SELECT 2 AS "` + strings.ToUpper(long) + `"`,
+		`SELECT 3 AS "` + wide + `"`,
+		"CREATE TABLE t_" + long + " (x int)",
+		"INSERT INTO t_" + long + "_other_tail VALUES (4)",
+		"SELECT x AS v FROM t_" + long + "_x",
+		"SELECT '" + long + "' AS s -- " + long,
+	}
+	type outcome struct {
+		notices []string
+		fields  []string
+		rows    [][]string
+		err     string
+	}
+	run := func(url string) []outcome {
+		var notices []string
+		cfg, err := pgconn.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n.Code+" "+n.Message) }
+		c, err := pgconn.ConnectConfig(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(context.Background())
+		var out []outcome
+		for _, q := range stmts {
+			notices = nil
+			res, err := c.Exec(t.Context(), q).ReadAll()
+			o := outcome{}
+			if err != nil {
+				o.err = err.Error()
+			}
+			for _, r := range res {
+				for _, f := range r.FieldDescriptions {
+					o.fields = append(o.fields, f.Name)
+				}
+				for _, row := range r.Rows {
+					var vs []string
+					for _, v := range row {
+						vs = append(vs, string(v))
+					}
+					o.rows = append(o.rows, vs)
+				}
+			}
+			o.notices = notices
+			out = append(out, o)
+		}
+		return out
+	}
+	want := run(pg.URL)
+	got := run("postgres://sluice@" + addr + "/sluice?sslmode=disable")
+	for i, q := range stmts {
+		if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
+			t.Errorf("%s\n gateway    %+v\n postgresql %+v", q, got[i], want[i])
+		}
+	}
+	if len(want[0].notices) != 1 || !strings.HasPrefix(want[0].notices[0], "42622 identifier") {
+		t.Fatalf("PostgreSQL's notices: %v", want[0].notices)
+	}
+
+	// A materialized view's name follows the same rule.
+	var notices []string
+	cfg, _ := pgconn.ParseConfig("postgres://sluice@" + addr + "/sluice?sslmode=disable")
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if n.Code == "42622" {
+			notices = append(notices, n.Code)
+		}
+	}
+	c, err := pgconn.ConnectConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(t.Context(), "CREATE MATERIALIZED VIEW mv_"+long+" AS SELECT 5 AS n").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Exec(t.Context(), "SELECT n FROM mv_"+long[:60]).ReadAll()
+	if err != nil || len(notices) != 1 || notices[0] != "42622" || string(res[0].Rows[0][0]) != "5" {
+		t.Fatalf("materialized view: %v %v %v", res, err, notices)
 	}
 }

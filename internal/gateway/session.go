@@ -138,6 +138,10 @@ func (s *session) endRead() {
 // query of one statement that may be kept runs through the session's kept
 // plans; one that was kept needs no parsing (plancache.go).
 func (s *session) SimpleQuery(ctx context.Context, query string, w wire.ResultWriter) error {
+	query, err := truncateIdentifiers(query, w)
+	if err != nil {
+		return err
+	}
 	kept := s.plans.take(planKey{query: query})
 	var stmts []sql.Statement
 	if kept != nil {
@@ -198,6 +202,7 @@ func runeCount(s string) int { return len([]rune(s)) }
 // (plancache.go), unless it is stale or a transaction block failed (where
 // Parse answers what preparing answers).
 func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32) (wire.Statement, error) {
+	query, _ = truncateIdentifiers(query, nil)
 	key := newPlanKey(query, paramOIDs)
 	if kept := s.plans.take(key); kept != nil {
 		switch {
