@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing (psql, pgbench,
-# initdb and pg_ctl from PostgreSQL 15, on Debian 12), then runs go vet, gofmt and
-# every Go test. Idempotent; meant to run as root on a fresh machine (CI) or
-# on a developer's machine where everything is already there.
+# initdb and pg_ctl from PostgreSQL 15, on Debian 12), then runs go vet, gofmt,
+# every Go test and a few seconds of each fuzz target (scripts/fuzz.sh).
+# Idempotent; meant to run as root on a fresh machine (CI) or on a
+# developer's machine where everything is already there.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -94,6 +95,14 @@ go test -tags duckdb_arrow -count=1 -timeout 25m ./... 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
+# Each fuzz target for a few seconds (the seed corpora already ran above as
+# plain tests); a crash fails the run. Skip with SLUICE_FUZZ_SMOKE=0.
+fuzz_status=0
+if [ "${SLUICE_FUZZ_SMOKE:-1}" != 0 ]; then
+	echo "test.sh: fuzz smoke run"
+	bash scripts/fuzz.sh "${SLUICE_FUZZTIME:-3s}" 2 || fuzz_status=$?
+fi
+
 echo
 echo "test.sh: summary"
 grep -E '^(ok|FAIL|---|panic:|\?)\s' "$log" | grep -vE '^\?\s.*\[no test files\]' || true
@@ -102,6 +111,10 @@ failed=$(grep -cE '^FAIL\s' "$log" || true)
 if [ "$vet_status" -ne 0 ]; then
 	echo "test.sh: go vet failed (status $vet_status)"
 	[ "$status" -ne 0 ] || status=$vet_status
+fi
+if [ "$fuzz_status" -ne 0 ]; then
+	echo "test.sh: fuzz smoke run failed"
+	[ "$status" -ne 0 ] || status=$fuzz_status
 fi
 echo "packages: $passed passed, $failed failed"
 exit "$status"

@@ -189,9 +189,13 @@ func TranslateSyntax(stmt string, funcs map[string]string) string {
 				out = append(out, src(t))
 				continue
 			}
-			p := len(out)
-			for p > 0 && out[p-1].start >= toks[k].start {
+			// A piece that ends inside the operand (an earlier rewritten
+			// cast whose type name the operand starts with, as in
+			// 0::regclass ::regclass) joins it.
+			start, p := toks[k].start, len(out)
+			for p > 0 && (out[p-1].start >= start || out[p-1].end > start) {
 				p--
+				start = min(start, out[p].start)
 			}
 			var b strings.Builder
 			b.WriteString(fn)
@@ -203,7 +207,7 @@ func TranslateSyntax(stmt string, funcs map[string]string) string {
 				b.WriteString(pc.text)
 			}
 			b.WriteString(")")
-			out = append(out[:p], piece{toks[k].start, toks[j].end, b.String()})
+			out = append(out[:p], piece{start, toks[j].end, b.String()})
 			i = j
 			changed = true
 		default:

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -110,7 +111,7 @@ func newConn(s *Server, nc net.Conn) (*conn, context.Context) {
 	out := &msgWriter{w: nc, obs: s.obs}
 	in := &connReader{nc: nc, out: out}
 	be := pgproto3.NewBackend(in, nil)
-	be.SetMaxBodyLen(s.cfg.MaxMessageSize)
+	be.SetMaxBodyLen(s.cfg.MaxMessageSize - 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		srv:        s,
@@ -287,13 +288,13 @@ func (c *conn) loop(ctx context.Context, sess Session) error {
 		}
 		idle := c.idleDeadline(sess)
 		msg, err := c.be.Receive()
-		if idle {
+		if idle != nil {
 			_ = c.nc.SetReadDeadline(time.Time{})
 		}
 		if err != nil {
 			var ne net.Error
-			if idle && !c.draining.Load() && errors.As(err, &ne) && ne.Timeout() {
-				c.sendFatal(fatal(pgerrcode.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout"))
+			if idle != nil && !c.draining.Load() && errors.As(err, &ne) && ne.Timeout() {
+				c.sendFatal(idle)
 				return err
 			}
 			return c.receiveFailed(err)
@@ -326,21 +327,26 @@ func (c *conn) loop(ctx context.Context, sess Session) error {
 	}
 }
 
-// idleDeadline sets a read deadline when the session is inside a
-// transaction block and has an idle_in_transaction_session_timeout.
-func (c *conn) idleDeadline(sess Session) bool {
+// idleDeadline sets a read deadline when the session has a timeout for
+// the state it waits in: idle_in_transaction_session_timeout inside a
+// transaction block, idle_session_timeout outside. It returns the FATAL
+// error that the deadline's passing sends, nil when none is set.
+func (c *conn) idleDeadline(sess Session) *pgerr.Error {
 	is, ok := sess.(IdleSession)
-	if !ok || sess.TxStatus() == 'I' {
-		return false
+	if !ok {
+		return nil
 	}
-	d := is.IdleInTransactionTimeout()
+	d, e := is.IdleSessionTimeout(), errIdleSession
+	if sess.TxStatus() != 'I' {
+		d, e = is.IdleInTransactionTimeout(), errIdleInTransaction
+	}
 	if d <= 0 {
-		return false
+		return nil
 	}
 	if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
-		return false
+		return nil
 	}
-	return true
+	return e()
 }
 
 // endsIgnore reports whether msg is handled while discarding messages
@@ -357,11 +363,17 @@ func endsIgnore(msg pgproto3.FrontendMessage) bool {
 // connection quietly (or with 57P01 when Shutdown interrupted the read), a
 // malformed message with a FATAL 08P01.
 func (c *conn) receiveFailed(err error) error {
+	if c.in.err == io.EOF && errors.Is(err, io.ErrUnexpectedEOF) {
+		// The client stopped sending inside a message (it may still read).
+		c.log.Info("protocol violation", "err", err)
+		c.sendFatal(fatal(pgerrcode.ProtocolViolation, "incomplete message from client"))
+		return err
+	}
 	if c.in.err != nil {
 		return c.readFailed(err)
 	}
 	c.log.Info("protocol violation", "err", err)
-	c.sendFatal(fatal(pgerrcode.ProtocolViolation, "invalid frontend message: %v", err))
+	c.sendFatal(receiveError(err, c.srv.cfg.MaxMessageSize))
 	return err
 }
 
@@ -418,7 +430,7 @@ func (c *conn) dispatch(ctx context.Context, sess Session, msg pgproto3.Frontend
 	case *pgproto3.FunctionCall:
 		return false, pgerr.Unsupported("function call messages are not supported")
 	default:
-		return true, fatal(pgerrcode.ProtocolViolation, "unexpected frontend message type %T", msg)
+		return true, errUnexpectedMessage(msg)
 	}
 }
 

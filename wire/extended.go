@@ -31,6 +31,9 @@ func (c *conn) parse(ctx context.Context, sess Session, m *pgproto3.Parse) error
 	if err != nil {
 		return err
 	}
+	if err := checkParamCount(st); err != nil {
+		return err
+	}
 	c.stmts[name] = st
 	c.out.send(&pgproto3.ParseComplete{})
 	return nil

@@ -22,9 +22,8 @@ var ErrServerClosed = errors.New("wire: server closed")
 
 // Defaults applied by NewServer to zero Config fields.
 const (
-	DefaultServerVersion  = "15.0"
-	DefaultTimeZone       = "UTC"
-	DefaultMaxMessageSize = 64 << 20
+	DefaultServerVersion = "15.0"
+	DefaultTimeZone      = "UTC"
 )
 
 // Authenticator checks a client's credentials between the StartupMessage and
@@ -58,7 +57,9 @@ type Config struct {
 	ServerVersion string
 	// TimeZone is reported in the TimeZone ParameterStatus.
 	TimeZone string
-	// MaxMessageSize bounds the body of a frontend message, in bytes.
+	// MaxMessageSize bounds a frontend message's length field (which
+	// counts itself), in bytes: a longer message ends the connection with
+	// FATAL 08P01 "invalid message length". 0 = DefaultMaxMessageSize.
 	MaxMessageSize int
 	// TLS, when set, makes the server answer SSLRequest with 'S' and
 	// upgrade the connection; nil answers 'N'.
@@ -106,7 +107,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.TimeZone == "" {
 		cfg.TimeZone = DefaultTimeZone
 	}
-	if cfg.MaxMessageSize <= 0 {
+	if cfg.MaxMessageSize <= 0 || cfg.MaxMessageSize > MaxMessageSizeLimit {
 		cfg.MaxMessageSize = DefaultMaxMessageSize
 	}
 	log := cfg.Logger

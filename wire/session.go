@@ -123,8 +123,10 @@ type ResultWriter interface {
 // IdleSession is an optional power of a Session: when it reports a timeout
 // greater than zero while a transaction block is open, a client that stays
 // silent longer is disconnected with FATAL 25P03
-// (idle_in_transaction_session_timeout).
+// (idle_in_transaction_session_timeout); outside one, with FATAL 57P05
+// (idle_session_timeout).
 type IdleSession interface {
 	Session
 	IdleInTransactionTimeout() time.Duration
+	IdleSessionTimeout() time.Duration
 }

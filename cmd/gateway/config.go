@@ -49,6 +49,12 @@ type Config struct {
 	Auth            string        `mapstructure:"auth"`
 	Users           []User        `mapstructure:"users"`
 	MaxConnections  int           `mapstructure:"max_connections"`
+	// MaxMessageSize bounds a client message's length, in bytes.
+	MaxMessageSize int `mapstructure:"max_message_size"`
+	// IdleSessionTimeout and IdleInTransactionSessionTimeout are the
+	// defaults of PostgreSQL's settings of those names (0: none).
+	IdleSessionTimeout              time.Duration `mapstructure:"idle_session_timeout"`
+	IdleInTransactionSessionTimeout time.Duration `mapstructure:"idle_in_transaction_session_timeout"`
 	// SourceParallelism bounds the parts of one connector read in flight.
 	SourceParallelism int `mapstructure:"source_parallelism"`
 	// ObjectStorage configures s3:// sources and output locations; an
@@ -103,6 +109,7 @@ var DefaultConfig = Config{
 	PollInterval:      time.Second,
 	Auth:              wire.AuthTrust,
 	MaxConnections:    100,
+	MaxMessageSize:    wire.DefaultMaxMessageSize,
 	SourceParallelism: 8,
 }
 
@@ -131,6 +138,9 @@ var configKeys = []configKey{
 	{"auth", "authentication: trust (loopback clients only), scram-sha-256 or md5", false},
 	{"users", "users and their SCRAM verifiers (YAML file only)", true},
 	{"max_connections", "most concurrent client connections", false},
+	{"max_message_size", "longest client message in bytes, its length field included (longer: FATAL 08P01; default PostgreSQL's 1 GB)", false},
+	{"idle_session_timeout", "default of the session setting idle_session_timeout: end a session idle outside a transaction this long (FATAL 57P05; 0: never)", false},
+	{"idle_in_transaction_session_timeout", "default of the session setting idle_in_transaction_session_timeout: end a session idle inside a transaction this long (FATAL 25P03; 0: never)", false},
 	{"source_parallelism", "most parts of one connector read (Kafka partitions, PostgreSQL ranges) read at once", false},
 	{"file_roots", "directories user SQL may read and write files in, comma-separated (empty: the working directory)", false},
 	{"object_storage.endpoint", "S3-compatible endpoint, host:port or http(s)://host:port (empty: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS profile's endpoint_url, else AWS when AWS credentials or a region are configured, else no object storage)", false},
@@ -188,6 +198,9 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Bool(flagName("require_tls"), d.RequireTLS, usage("require_tls"))
 	fs.String(flagName("auth"), d.Auth, usage("auth"))
 	fs.Int(flagName("max_connections"), d.MaxConnections, usage("max_connections"))
+	fs.Int(flagName("max_message_size"), d.MaxMessageSize, usage("max_message_size"))
+	fs.Duration(flagName("idle_session_timeout"), d.IdleSessionTimeout, usage("idle_session_timeout"))
+	fs.Duration(flagName("idle_in_transaction_session_timeout"), d.IdleInTransactionSessionTimeout, usage("idle_in_transaction_session_timeout"))
 	fs.Int(flagName("source_parallelism"), d.SourceParallelism, usage("source_parallelism"))
 	fs.StringSlice(flagName("file_roots"), nil, usage("file_roots"))
 	o := d.ObjectStorage
@@ -243,6 +256,9 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("require_tls", d.RequireTLS)
 	v.SetDefault("auth", d.Auth)
 	v.SetDefault("max_connections", d.MaxConnections)
+	v.SetDefault("max_message_size", d.MaxMessageSize)
+	v.SetDefault("idle_session_timeout", d.IdleSessionTimeout.String())
+	v.SetDefault("idle_in_transaction_session_timeout", d.IdleInTransactionSessionTimeout.String())
 	v.SetDefault("source_parallelism", d.SourceParallelism)
 	v.SetDefault("object_storage.endpoint", "")
 	v.SetDefault("object_storage.secret_key", "")
@@ -402,6 +418,15 @@ func (c Config) Validate() error {
 			return &ConfigError{Key: "file_roots", Err: fmt.Errorf("%s is not a directory", root)}
 		}
 	}
+	if c.MaxMessageSize < 4096 || c.MaxMessageSize > wire.MaxMessageSizeLimit {
+		return &ConfigError{Key: "max_message_size", Err: fmt.Errorf("must be between 4096 and %d, got %d", wire.MaxMessageSizeLimit, c.MaxMessageSize)}
+	}
+	for key, d := range map[string]time.Duration{"idle_session_timeout": c.IdleSessionTimeout,
+		"idle_in_transaction_session_timeout": c.IdleInTransactionSessionTimeout} {
+		if d < 0 {
+			return &ConfigError{Key: key, Err: fmt.Errorf("must not be negative, got %s", d)}
+		}
+	}
 	if c.ShutdownTimeout < 0 {
 		return &ConfigError{Key: "shutdown_timeout", Err: fmt.Errorf("must not be negative, got %s", c.ShutdownTimeout)}
 	}
@@ -431,6 +456,19 @@ func parseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// SessionDefaults are the defaults of PostgreSQL's session settings that
+// the configuration sets.
+func (c Config) SessionDefaults() map[string]string {
+	m := map[string]string{}
+	if c.IdleSessionTimeout > 0 {
+		m["idle_session_timeout"] = strconv.FormatInt(c.IdleSessionTimeout.Milliseconds(), 10)
+	}
+	if c.IdleInTransactionSessionTimeout > 0 {
+		m["idle_in_transaction_session_timeout"] = strconv.FormatInt(c.IdleInTransactionSessionTimeout.Milliseconds(), 10)
+	}
+	return m
 }
 
 // NewLogger returns the logger the configuration asks for, writing to w.

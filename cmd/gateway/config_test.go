@@ -151,12 +151,39 @@ users:
 				Listen: "127.0.0.1:7001", AdminListen: "127.0.0.1:9187", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
 				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second, PollInterval: time.Second,
 				Auth: "md5", MaxConnections: 50, SourceParallelism: 8, Users: []User{{Name: "alice", Password: testVerifier}},
+				MaxMessageSize: wire.DefaultMaxMessageSize,
 			}
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("got  %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestLimitKeys: max_message_size and the idle timeouts from the file,
+// the environment and flags, and the session defaults they become.
+func TestLimitKeys(t *testing.T) {
+	clearEnv(t)
+	path := writeFile(t, "max_message_size: 65536\nidle_session_timeout: 90s\n")
+	t.Setenv("SLUICE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "1500ms")
+	got, err := load(t, "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MaxMessageSize != 65536 || got.IdleSessionTimeout != 90*time.Second || got.IdleInTransactionSessionTimeout != 1500*time.Millisecond {
+		t.Fatalf("got %d %s %s", got.MaxMessageSize, got.IdleSessionTimeout, got.IdleInTransactionSessionTimeout)
+	}
+	want := map[string]string{"idle_session_timeout": "90000", "idle_in_transaction_session_timeout": "1500"}
+	if d := got.SessionDefaults(); !reflect.DeepEqual(d, want) {
+		t.Errorf("session defaults %v, want %v", d, want)
+	}
+	got, err = load(t, "--config", path, "--max-message-size", "1048576", "--idle-session-timeout", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MaxMessageSize != 1<<20 || len(got.SessionDefaults()) != 1 {
+		t.Errorf("flags: %d %v", got.MaxMessageSize, got.SessionDefaults())
 	}
 }
 
@@ -196,6 +223,10 @@ func TestBadConfig(t *testing.T) {
 		{name: "negative shutdown timeout", file: "shutdown_timeout: -1s\n", wantKey: "shutdown_timeout"},
 		{name: "too small poll interval", args: []string{"--poll-interval", "1ms"}, wantKey: "poll_interval"},
 		{name: "empty data dir", args: []string{"--data-dir", ""}, wantKey: "data_dir"},
+		{name: "too small max message size", args: []string{"--max-message-size", "100"}, wantKey: "max_message_size"},
+		{name: "too large max message size", file: "max_message_size: 4294967296\n", wantKey: "max_message_size"},
+		{name: "negative idle session timeout", env: map[string]string{"SLUICE_IDLE_SESSION_TIMEOUT": "-1s"}, wantKey: "idle_session_timeout"},
+		{name: "bad idle in transaction timeout", file: "idle_in_transaction_session_timeout: soon\n", wantKey: "idle_in_transaction_session_timeout"},
 		{name: "bad auth", env: map[string]string{"SLUICE_AUTH": "password"}, wantKey: "auth"},
 		{name: "scram without users", args: []string{"--auth", "scram-sha-256"}, wantKey: "users"},
 		{name: "plain password", file: "auth: scram-sha-256\nusers:\n  - name: alice\n    password: secret123\n", wantKey: "users[0].password"},

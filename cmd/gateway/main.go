@@ -205,10 +205,12 @@ func serve(args []string, stderr io.Writer) int {
 		Logger:         logger,
 		PollInterval:   cfg.PollInterval,
 
-		TLS:            tlsConfig,
-		RequireTLS:     cfg.RequireTLS,
-		Authenticator:  auth,
-		MaxConnections: cfg.MaxConnections,
+		TLS:             tlsConfig,
+		RequireTLS:      cfg.RequireTLS,
+		Authenticator:   auth,
+		MaxConnections:  cfg.MaxConnections,
+		MaxMessageSize:  cfg.MaxMessageSize,
+		SessionDefaults: cfg.SessionDefaults(),
 
 		ConfigUsers:       configUsers(cfg),
 		FileRoots:         cfg.FileRoots,

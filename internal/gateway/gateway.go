@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-db/sluice/ddl"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/internal/pgerr"
+	"github.com/sluice-db/sluice/internal/settings"
 	"github.com/sluice-db/sluice/materialize"
 	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/wire"
@@ -57,6 +58,12 @@ type Options struct {
 	FileRoots []string
 	// MaxConnections bounds concurrent clients (53300 beyond); 0 = none.
 	MaxConnections int
+	// MaxMessageSize bounds a frontend message's length (FATAL 08P01
+	// beyond); 0 = wire.DefaultMaxMessageSize (1 GB, PostgreSQL's).
+	MaxMessageSize int
+	// SessionDefaults replace the defaults of PostgreSQL-only session
+	// settings (idle_session_timeout, ...), as postgresql.conf does.
+	SessionDefaults map[string]string
 
 	// Connectors are the source connectors besides FILES (built in
 	// cmd/gateway); nil = none.
@@ -143,6 +150,14 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	opts.DataDir = dataDir
+	for name, v := range opts.SessionDefaults {
+		if _, ok := settings.Defaults[name]; !ok {
+			return nil, fmt.Errorf("session default %s: not a PostgreSQL-only setting", name)
+		}
+		if err := settings.Check(name, v); err != nil {
+			return nil, fmt.Errorf("session default %s: %w", name, err)
+		}
+	}
 	if opts.TempDir == "" {
 		opts.TempDir = filepath.Join(dataDir, "tmp")
 	}
@@ -191,6 +206,7 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		RequireTLS:     opts.RequireTLS,
 		Authenticator:  opts.Authenticator,
 		MaxConnections: opts.MaxConnections,
+		MaxMessageSize: opts.MaxMessageSize,
 		Observer:       wireObserver(opts.Observer),
 	})
 	log.Info("gateway ready", "data_dir", dataDir)

@@ -61,7 +61,7 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		conn.Close()
 		return nil, engine.Translate(err)
 	}
-	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.New(info.Params)}
+	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.NewWithDefaults(info.Params, g.opts.SessionDefaults)}
 	// The role's privileges, for the system tables' row filters and
 	// pg_catalog (authorize.go).
 	if _, err := s.checker(ctx); err != nil {
@@ -143,6 +143,10 @@ func (s *session) endRead() {
 // query of one statement that may be kept runs through the session's kept
 // plans; one that was kept needs no parsing (plancache.go).
 func (s *session) SimpleQuery(ctx context.Context, query string, w wire.ResultWriter) error {
+	query, err := truncateIdentifiers(query, w)
+	if err != nil {
+		return err
+	}
 	kept := s.plans.take(planKey{query: query})
 	var stmts []sql.Statement
 	if kept != nil {
@@ -203,6 +207,7 @@ func runeCount(s string) int { return len([]rune(s)) }
 // (plancache.go), unless it is stale or a transaction block failed (where
 // Parse answers what preparing answers).
 func (s *session) Prepare(ctx context.Context, query string, paramOIDs []uint32) (wire.Statement, error) {
+	query, _ = truncateIdentifiers(query, nil)
 	key := newPlanKey(query, paramOIDs)
 	if kept := s.plans.take(key); kept != nil {
 		switch {

@@ -123,7 +123,7 @@ func (s *session) setConfig(ctx context.Context, st *sql.ShowSetting, w wire.Res
 		if c.Local && s.tx == txIdle {
 			value := c.Value
 			if c.Reset {
-				value = settings.Defaults[c.Name]
+				value = s.settings.Default(c.Name)
 			}
 			if err := settings.Check(c.Name, value); err != nil {
 				return err
@@ -154,7 +154,7 @@ func (s *session) showSettingSQL(st *sql.ShowSetting) string {
 			case !settings.Keeps(c.Name):
 				v = "current_setting(" + sql.QuoteLiteral(c.Name) + ")::VARCHAR"
 			case c.Reset:
-				v = sql.QuoteLiteral(settings.Defaults[c.Name])
+				v = sql.QuoteLiteral(s.settings.Default(c.Name))
 			}
 			cols[i] = v + " AS " + sql.QuoteIdent(c.Column)
 		}
@@ -190,6 +190,9 @@ func (s *session) show(ctx context.Context, st *sql.ShowSetting, w wire.ResultWr
 
 // IdleInTransactionTimeout implements wire.IdleSession.
 func (s *session) IdleInTransactionTimeout() time.Duration { return s.settings.IdleTimeout() }
+
+// IdleSessionTimeout implements wire.IdleSession.
+func (s *session) IdleSessionTimeout() time.Duration { return s.settings.IdleSessionTimeout() }
 
 // withTimeout starts a statement: it settles the session's settings (a
 // failure is logged; the statement then sees their previous values) and

@@ -45,6 +45,10 @@ func TestAppendCastText(t *testing.T) {
 		{Int4OID, []byte{1, 2}, pgerrcode.InvalidBinaryRepresentation},
 		{UUIDOID, make([]byte, 15), pgerrcode.InvalidBinaryRepresentation},
 		{NumericOID, []byte{0, 1}, pgerrcode.InvalidBinaryRepresentation},
+		// A base-10000 digit of 10000 or more, or an unknown sign (found by
+		// FuzzBinaryToCSV: a digit above 9999 panicked).
+		{NumericOID, []byte{0, 1, 0, 0, 0, 0, 0, 0, 0x30, 0x30}, pgerrcode.InvalidBinaryRepresentation},
+		{NumericOID, []byte{0, 1, 0, 0, 0x12, 0x34, 0, 0, 0, 1}, pgerrcode.InvalidBinaryRepresentation},
 		{TextOID, []byte{'a', 0, 'b'}, pgerrcode.CharacterNotInRepertoire},
 		{TextOID, []byte{0xff}, pgerrcode.CharacterNotInRepertoire},
 	} {

@@ -296,6 +296,14 @@ func decodeNumericBinary(b []byte) (any, error) {
 	case 0xF000:
 		return "-Infinity", nil
 	}
+	if sign != 0 && sign != numericNeg {
+		return nil, bad
+	}
+	for k := range n {
+		if be.Uint16(b[8+2*k:]) >= 10000 { // a base-10000 digit, as numeric_recv checks
+			return nil, bad
+		}
+	}
 	var sb strings.Builder
 	if sign == numericNeg {
 		sb.WriteByte('-')

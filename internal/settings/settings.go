@@ -4,8 +4,8 @@
 // with their defaults, and one session's values of them.
 //
 // SET and set_config() store a session's values, SHOW, current_setting()
-// and pg_settings read them, RESET restores them. statement_timeout and
-// idle_in_transaction_session_timeout take effect; the others are accepted
+// and pg_settings read them, RESET restores them. statement_timeout,
+// idle_in_transaction_session_timeout and idle_session_timeout take effect; the others are accepted
 // and reported as PostgreSQL reports them. Any other name is DuckDB's and
 // not kept here; a dotted name (myapp.user_id) is a custom setting, kept
 // like the PostgreSQL-only ones. SET LOCAL and set_config(..., true) last
@@ -50,6 +50,7 @@ var Defaults = map[string]string{
 	"statement_timeout":                   "0",
 	"lock_timeout":                        "0",
 	"idle_in_transaction_session_timeout": "0",
+	"idle_session_timeout":                "0",
 	"default_transaction_isolation":       "read committed",
 	"transaction_isolation":               "read committed",
 	"default_transaction_read_only":       "off",
@@ -125,11 +126,16 @@ func Check(name, value string) error {
 	if readOnly[name] {
 		return pgerr.New(pgerrcode.CantChangeRuntimeParam, `parameter "%s" cannot be changed`, name)
 	}
-	if name == "statement_timeout" || name == "idle_in_transaction_session_timeout" {
+	if timeouts[name] {
 		_, err := ParseDuration(name, value)
 		return err
 	}
 	return nil
+}
+
+// timeouts are the settings that take effect as durations.
+var timeouts = map[string]bool{
+	"statement_timeout": true, "idle_in_transaction_session_timeout": true, "idle_session_timeout": true,
 }
 
 // ParseDuration reads a timeout in PostgreSQL's form: milliseconds, or a
@@ -153,15 +159,24 @@ func ParseDuration(name, v string) (time.Duration, error) {
 // Values are one session's PostgreSQL-only and custom settings, and the
 // timeouts among them that take effect.
 type Values struct {
-	m                map[string]string
-	statementTimeout time.Duration
-	idleTimeout      time.Duration
+	m                  map[string]string
+	defaults           map[string]string // the server's defaults that replace Defaults'
+	statementTimeout   time.Duration
+	idleTimeout        time.Duration
+	idleSessionTimeout time.Duration
 }
 
 // New returns a session's settings seeded from its startup parameters.
 // DuckDB's copy is written before the first statement runs (Pending).
-func New(params map[string]string) *Values {
-	v := &Values{m: map[string]string{}}
+func New(params map[string]string) *Values { return NewWithDefaults(params, nil) }
+
+// NewWithDefaults is New for a server whose configuration replaces some
+// of the Defaults (a PostgreSQL-only setting each, checked with Check), as
+// postgresql.conf does: the session starts with them and RESET returns to
+// them.
+func NewWithDefaults(params, defaults map[string]string) *Values {
+	v := &Values{m: map[string]string{}, defaults: defaults}
+	v.storeDefaults()
 	for k, val := range params {
 		k = strings.ToLower(k)
 		if _, ok := Defaults[k]; ok && k != "user" && k != "database" {
@@ -176,6 +191,25 @@ func (v *Values) StatementTimeout() time.Duration { return v.statementTimeout }
 
 // IdleTimeout is idle_in_transaction_session_timeout (0: none).
 func (v *Values) IdleTimeout() time.Duration { return v.idleTimeout }
+
+// IdleSessionTimeout is idle_session_timeout (0: none).
+func (v *Values) IdleSessionTimeout() time.Duration { return v.idleSessionTimeout }
+
+// Default is the value RESET gives a setting: the server's default, else
+// the one in Defaults.
+func (v *Values) Default(name string) string {
+	if d, ok := v.defaults[name]; ok {
+		return d
+	}
+	return Defaults[name]
+}
+
+// storeDefaults stores the server's defaults as the session's values.
+func (v *Values) storeDefaults() {
+	for k, val := range v.defaults {
+		_ = v.Store(k, val) // checked by the configuration
+	}
+}
 
 // Get returns a PostgreSQL-only or custom setting's value.
 func (v *Values) Get(name string) (string, bool) {
@@ -200,6 +234,8 @@ func (v *Values) Store(name, value string) error {
 		v.statementTimeout, _ = ParseDuration(name, value)
 	case "idle_in_transaction_session_timeout":
 		v.idleTimeout, _ = ParseDuration(name, value)
+	case "idle_session_timeout":
+		v.idleSessionTimeout, _ = ParseDuration(name, value)
 	}
 	v.m[name] = value
 	v.m[keyStale] = ""
@@ -211,7 +247,7 @@ func (v *Values) Store(name, value string) error {
 // restores the default. It returns the new value.
 func (v *Values) Change(name, value string, reset, local bool) (string, error) {
 	if reset {
-		value = Defaults[name]
+		value = v.Default(name)
 	}
 	prev, had := v.m[name]
 	if err := v.Store(name, value); err != nil {
@@ -244,7 +280,8 @@ func (v *Values) ResetAll() {
 	if hasSynced {
 		v.m[keySynced] = synced
 	}
-	v.statementTimeout, v.idleTimeout = 0, 0
+	v.statementTimeout, v.idleTimeout, v.idleSessionTimeout = 0, 0, 0
+	v.storeDefaults()
 }
 
 // EndTransaction restores the values SET LOCAL replaced, once the
@@ -258,12 +295,12 @@ func (v *Values) EndTransaction() error {
 		delete(v.m, k)
 		unset := prev == valueUnset
 		if unset {
-			prev = Defaults[name] // "" for a custom setting, which stays defined
+			prev = v.Default(name) // "" for a custom setting, which stays defined
 		}
 		if err := v.Store(name, prev); err != nil {
 			return err
 		}
-		if _, pgOnly := Defaults[name]; unset && pgOnly {
+		if _, pgOnly := Defaults[name]; unset && pgOnly && v.defaults[name] == "" {
 			delete(v.m, name)
 		}
 	}
