@@ -20,6 +20,7 @@ wire FuzzStartupPackets
 wire FuzzAuthMessages
 internal/gateway FuzzGatewayMessages
 internal/gateway FuzzCopyFrom
+connectors/kafka FuzzJSONScan
 "
 status=0
 passed=0

@@ -9,7 +9,7 @@ import (
 // rowEncoder appends one complete DataRow message per row of a record batch.
 // pgcodec.RowEncoder implements it.
 type rowEncoder interface {
-	AppendDataRows(dst []byte, rec arrow.RecordBatch) []byte
+	AppendDataRows(dst []byte, rec arrow.RecordBatch) ([]byte, error)
 }
 
 // newRowEncoder returns the encoder for a result with the given columns and

@@ -47,7 +47,7 @@ func newTestRowEncoder(cols []pgcodec.Column, formats []int16) (rowEncoder, erro
 	return &testRowEncoder{formats: formats}, nil
 }
 
-func (e *testRowEncoder) AppendDataRows(dst []byte, rec arrow.RecordBatch) []byte {
+func (e *testRowEncoder) AppendDataRows(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
 	for r := range int(rec.NumRows()) {
 		start := len(dst)
 		dst = append(dst, 'D', 0, 0, 0, 0)
@@ -73,7 +73,7 @@ func (e *testRowEncoder) AppendDataRows(dst []byte, rec arrow.RecordBatch) []byt
 		}
 		binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-1))
 	}
-	return dst
+	return dst, nil
 }
 
 // fakeHandler creates fakeSessions and counts them.

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -121,12 +122,13 @@ func (w *resultWriter) Rows(rec arrow.RecordBatch) error {
 		return w.out.err
 	}
 	w.out.rows += rec.NumRows()
+	var err error
 	if w.copyEnc != nil {
-		w.out.buf = w.copyEnc.AppendRows(w.out.buf, rec)
-		return w.out.maybeFlush()
+		w.out.buf, err = w.copyEnc.AppendRows(w.out.buf, rec)
+	} else {
+		w.out.buf, err = w.enc.AppendDataRows(w.out.buf, rec)
 	}
-	w.out.buf = w.enc.AppendDataRows(w.out.buf, rec)
-	return w.out.maybeFlush()
+	return errors.Join(err, w.out.maybeFlush())
 }
 
 // Complete ends the current statement with a CommandComplete.

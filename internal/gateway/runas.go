@@ -99,7 +99,10 @@ func (c *collector) Columns(cols []pgcodec.Column) error {
 
 // Rows decodes the DataRow messages the encoder writes.
 func (c *collector) Rows(rec arrow.RecordBatch) error {
-	c.buf = c.enc.AppendDataRows(c.buf[:0], rec)
+	var err error
+	if c.buf, err = c.enc.AppendDataRows(c.buf[:0], rec); err != nil {
+		return err
+	}
 	b := c.buf
 	for len(b) > 0 {
 		n := int(binary.BigEndian.Uint32(b[1:5]))

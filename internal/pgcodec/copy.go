@@ -113,8 +113,10 @@ func (e *CopyEncoder) AppendTrailer(dst []byte) []byte {
 	return endMessage(append(dst, 0xff, 0xff), start)
 }
 
-// AppendRows appends one CopyData message per row of rec.
-func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) []byte {
+// AppendRows appends one CopyData message per row of rec. A row whose
+// message would exceed MaxMessageLen is not appended: dst holds the rows
+// before it, and the error is 54000.
+func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
 	r := e.row
 	nc := len(r.cols)
 	for c := range nc {
@@ -161,9 +163,12 @@ func (e *CopyEncoder) AppendRows(dst []byte, rec arrow.RecordBatch) []byte {
 		if e.opts.Format != CopyBinary {
 			dst = append(dst, '\n')
 		}
+		if n := len(dst) - start - 1; n > maxMessageLen {
+			return dst[:start], tooLong("CopyData", n)
+		}
 		dst = endMessage(dst, start)
 	}
-	return dst
+	return dst, nil
 }
 
 // appendText appends v with the text format's backslash escapes.

@@ -42,7 +42,7 @@ func BenchmarkCopyEncoder(b *testing.B) {
 			}
 			var buf []byte
 			for b.Loop() {
-				buf = enc.AppendRows(buf[:0], rec)
+				buf = must(enc.AppendRows(buf[:0], rec))
 			}
 			b.SetBytes(int64(len(buf)))
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")

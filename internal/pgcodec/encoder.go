@@ -2,6 +2,7 @@ package pgcodec
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/big"
 	"strconv"
 
@@ -57,8 +58,28 @@ func NewRowEncoder(cols []Column, formats []int16) (*RowEncoder, error) {
 	return e, nil
 }
 
-// AppendDataRows appends one DataRow message per row of rec to dst.
-func (e *RowEncoder) AppendDataRows(dst []byte, rec arrow.RecordBatch) []byte {
+// MaxMessageLen is the longest message a backend sends, its length field
+// included: PostgreSQL builds each in a buffer of at most MaxAllocSize
+// (1 GB - 1) bytes. DuckDB has no such bound on a value, so a row may encode
+// to more; its message is not sent (its length would not fit the protocol's
+// int32 past 2 GB, and clients refuse messages past 1 GB).
+const MaxMessageLen = 1<<30 - 1
+
+// maxMessageLen is MaxMessageLen, lowered by the package's tests.
+var maxMessageLen = MaxMessageLen
+
+// tooLong is the error of a row whose message would exceed MaxMessageLen,
+// PostgreSQL's for a buffer that cannot grow.
+func tooLong(kind string, n int) error {
+	e := pgerr.New(pgerrcode.ProgramLimitExceeded, "out of memory")
+	e.Detail = fmt.Sprintf("A %s message of %d bytes exceeds the %d bytes a protocol message may hold.", kind, n, maxMessageLen)
+	return e
+}
+
+// AppendDataRows appends one DataRow message per row of rec to dst. A row
+// whose message would exceed MaxMessageLen is not appended: dst holds the
+// rows before it, and the error is 54000.
+func (e *RowEncoder) AppendDataRows(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
 	nc := len(e.cols)
 	for c := range nc {
 		arr := rec.Column(c)
@@ -81,9 +102,12 @@ func (e *RowEncoder) AppendDataRows(dst []byte, rec arrow.RecordBatch) []byte {
 			dst = fn(append(dst, 0, 0, 0, 0), i)
 			binary.BigEndian.PutUint32(dst[lp:], uint32(len(dst)-lp-4))
 		}
+		if n := len(dst) - start - 1; n > maxMessageLen {
+			return dst[:start], tooLong("DataRow", n)
+		}
 		binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-1))
 	}
-	return dst
+	return dst, nil
 }
 
 // appender resolves the append function of column c for one batch.

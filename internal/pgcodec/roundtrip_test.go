@@ -140,7 +140,7 @@ func TestRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				*dst, _ = decodeDataRow(t, enc.AppendDataRows(nil, res.Rows.Batch()))
+				*dst, _ = decodeDataRow(t, must(enc.AppendDataRows(nil, res.Rows.Batch())))
 			}
 		}
 		if err := res.Rows.Close(); err != nil {
@@ -223,7 +223,7 @@ func TestNestedText(t *testing.T) {
 		}
 		enc, _ := pgcodec.NewRowEncoder(rows.Columns(), nil)
 		rows.Next()
-		vals, _ := decodeDataRow(t, enc.AppendDataRows(nil, rows.Batch()))
+		vals, _ := decodeDataRow(t, must(enc.AppendDataRows(nil, rows.Batch())))
 		rows.Close()
 		if string(vals[0]) != tc.text || rows.Columns()[0].OID != pgcodec.TextOID {
 			t.Errorf("%s: %q (OID %d), want %q", tc.expr, vals[0], rows.Columns()[0].OID, tc.text)
@@ -296,7 +296,7 @@ func BenchmarkAppendDataRows(b *testing.B) {
 			buf := make([]byte, 0, 1<<20)
 			for b.Loop() {
 				for range n / batch {
-					buf = enc.AppendDataRows(buf[:0], rec)
+					buf = must(enc.AppendDataRows(buf[:0], rec))
 				}
 			}
 			b.SetBytes(int64(len(buf)) * n / batch)
