@@ -57,12 +57,18 @@ func TruncateIdentifiers(stmt string) (string, []Truncation) {
 	return out.String(), cuts
 }
 
-// clipIdentifier cuts s to MaxIdentifierLength bytes, dropping a character
-// the cut would split (PostgreSQL's pg_mbcliplen).
+// clipIdentifier cuts s to at most MaxIdentifierLength bytes without
+// splitting a character (PostgreSQL's pg_mbcliplen). It walks forward, so a
+// byte that starts no valid UTF-8 sequence counts as a character of its own
+// and the cut never falls before the characters that fit.
 func clipIdentifier(s string) string {
-	n := MaxIdentifierLength
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	n := 0
+	for n < len(s) {
+		_, size := utf8.DecodeRuneInString(s[n:])
+		if n+size > MaxIdentifierLength {
+			break
+		}
+		n += size
 	}
 	return s[:n]
 }

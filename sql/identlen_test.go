@@ -23,6 +23,8 @@ func TestTruncateIdentifiers(t *testing.T) {
 		{"SELECT s." + long + "." + long, "SELECT s." + cut + "." + cut, 2},
 		{"SELECT '" + long, "SELECT '" + long, 0},
 		{"SELECT " + cut, "SELECT " + cut, 0},
+		// Stray continuation bytes are characters of their own (found by FuzzRewrite).
+		{"SELECT \"0" + strings.Repeat("\x9a", 64) + "\"", "SELECT \"0" + strings.Repeat("\x9a", 62) + "\"", 1},
 	}
 	for _, c := range cases {
 		got, cuts := TruncateIdentifiers(c.in)
