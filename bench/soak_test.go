@@ -61,22 +61,34 @@ func BenchmarkSoak(b *testing.B) {
 			b.Fatalf("%s: %v", q, err)
 		}
 	}
-	goroutines := func() int {
+	// metrics sums the samples of each named metric on /metrics (over
+	// their labels).
+	metrics := func(names ...string) map[string]float64 {
 		resp, err := http.Get("http://" + admin + "/metrics")
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer resp.Body.Close()
+		got := map[string]float64{}
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
-				n, _ := strconv.ParseFloat(v, 64)
-				return int(n)
+			line := sc.Text()
+			for _, n := range names {
+				if rest, ok := strings.CutPrefix(line, n); ok && (rest[0] == ' ' || rest[0] == '{') {
+					v, _ := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
+					got[n] += v
+				}
 			}
 		}
-		b.Fatal("no go_goroutines in /metrics")
-		return 0
+		return got
+	}
+	goroutines := func() int {
+		m := metrics("go_goroutines")
+		if _, ok := m["go_goroutines"]; !ok {
+			b.Fatal("no go_goroutines in /metrics")
+		}
+		return int(m["go_goroutines"])
 	}
 	goroutinesBefore := goroutines()
 
@@ -113,8 +125,9 @@ func BenchmarkSoak(b *testing.B) {
 		}
 	}()
 	type sample struct {
-		at  time.Duration
-		rss int64
+		at           time.Duration
+		rss          int64
+		heap, duckdb float64 // Go heap in use; DuckDB's buffer manager
 	}
 	var samples []sample
 	wg.Add(1)
@@ -130,7 +143,8 @@ func BenchmarkSoak(b *testing.B) {
 			case <-t.C:
 			}
 			if rss, err := processRSS(g.cmd.Process.Pid); err == nil {
-				samples = append(samples, sample{time.Since(start), rss})
+				m := metrics("go_memstats_heap_inuse_bytes", "sluice_duckdb_memory_bytes")
+				samples = append(samples, sample{time.Since(start), rss, m["go_memstats_heap_inuse_bytes"], m["sluice_duckdb_memory_bytes"]})
 			}
 		}
 	}()
@@ -175,9 +189,9 @@ func BenchmarkSoak(b *testing.B) {
 	fmt.Printf("| goroutines before / after | %d / %d |\n", goroutinesBefore, goroutinesAfter)
 	var series []string
 	for _, s := range samples {
-		series = append(series, fmt.Sprintf("%.0fs:%dMB", s.at.Seconds(), s.rss>>20))
+		series = append(series, fmt.Sprintf("%.0fs:%d/%.0f/%.0f", s.at.Seconds(), s.rss>>20, s.heap/(1<<20), s.duckdb/(1<<20)))
 	}
-	fmt.Printf("\nRSS samples: %s\n", strings.Join(series, " "))
+	fmt.Printf("\nsamples every 5 s, MB (RSS/Go heap in use/DuckDB buffer manager): %s\n", strings.Join(series, " "))
 	for _, run := range []pgbenchRun{r, ddl} {
 		if run.failures() > 0 {
 			b.Fatalf("%d failed transactions, %d aborted clients, exit %d: %v\n%s", run.failed, run.aborted, run.exit, run.errLines, tail(g.log.String(), 2048))
