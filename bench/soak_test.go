@@ -25,6 +25,8 @@ import (
 // after the warm-up (the first fifth of the run), or on goroutines left
 // behind once every client has gone. It runs once whatever -benchtime says.
 //
+// SLUICE_BENCH_SOAK_MEMORY_LIMIT sets the gateway's memory_limit.
+//
 //	SLUICE_BENCH_SOAK_SECONDS=300 go test -tags duckdb_arrow -run '^$' -bench Soak -benchtime 1x -timeout 30m ./bench/
 func BenchmarkSoak(b *testing.B) {
 	bin, reason := pgbenchBinary()
@@ -41,7 +43,11 @@ func BenchmarkSoak(b *testing.B) {
 		b.Fatal(err)
 	}
 	admin := fmt.Sprintf("127.0.0.1:%d", port)
-	g, err := startGatewayWith(dir, fmt.Sprintf("soak-%d", time.Now().UnixNano()), []string{"--admin-listen", admin}, nil)
+	args := []string{"--admin-listen", admin}
+	if v := os.Getenv("SLUICE_BENCH_SOAK_MEMORY_LIMIT"); v != "" {
+		args = append(args, "--memory-limit", v) // DuckDB's memory_limit, e.g. 256MB
+	}
+	g, err := startGatewayWith(dir, fmt.Sprintf("soak-%d", time.Now().UnixNano()), args, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
