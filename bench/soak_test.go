@@ -81,7 +81,7 @@ func BenchmarkSoak(b *testing.B) {
 		for sc.Scan() {
 			line := sc.Text()
 			for _, n := range names {
-				if rest, ok := strings.CutPrefix(line, n); ok && (rest[0] == ' ' || rest[0] == '{') {
+				if rest, ok := strings.CutPrefix(line, n); ok && rest != "" && (rest[0] == ' ' || rest[0] == '{') {
 					v, _ := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
 					got[n] += v
 				}

@@ -2,7 +2,7 @@
 # Runs every fuzz target for a while each, one after the other:
 #   scripts/fuzz.sh [FUZZTIME] [WORKERS]    (default 3s, 2 workers)
 # scripts/test.sh runs it with 3s as CI's smoke run; docs/reliability.md
-# records the long runs (scripts/fuzz.sh 150s 1). A failing input is written
+# records the long runs (scripts/fuzz.sh 120s 1). A failing input is written
 # to the package's testdata/fuzz/<FuzzName>/ and fails the run; commit it
 # with the fix as the regression seed (plain go test runs it from then on).
 #
