@@ -5,10 +5,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,6 +183,25 @@ func TestTranslate(t *testing.T) {
 	_, err := c.Exec(context.Background(), "SELECT 1,\n  2 FROM missing_table")
 	if e := pgerr.As(err); e.Position != 20 || strings.Contains(e.Message, "Catalog Error") || strings.Contains(e.Message, "LINE") {
 		t.Errorf("position %d message %q, want 20 and a clean message", e.Position, e.Message)
+	}
+}
+
+// TestTranslateDiskFull: a full file system is 53100 whether DuckDB
+// reports it (an IO Error carrying the system's reason) or Go does.
+func TestTranslateDiskFull(t *testing.T) {
+	for _, err := range []error{
+		duckError(`IO Error: Could not write file "/data/staging/run-2/p=6/part_0.parquet": No space left on device`),
+		duckError(`IO Error: Could not write file "/data/tmp/x.tmp": Disk quota exceeded`),
+		duckError(`TransactionContext Error: Failed to commit: Could not write file "/data/warehouse.duckdb.wal": No space left on device`),
+		&fs.PathError{Op: "write", Path: "/data/staging/run-3/x", Err: syscall.ENOSPC},
+	} {
+		e := pgerr.As(Translate(err))
+		if e.Code != pgerrcode.DiskFull || e.Hint == "" || strings.Contains(e.Message, "IO Error") {
+			t.Errorf("%v: code %s message %q hint %q, want 53100 with a hint", err, e.Code, e.Message, e.Hint)
+		}
+	}
+	if got := pgerr.Code(Translate(duckError(`IO Error: Cannot open file "/x": Permission denied`))); got != pgerrcode.IOError {
+		t.Errorf("another IO error: %s, want 58030", got)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -76,6 +77,11 @@ func translate(err error, query string) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &pgerr.Error{Code: pgerrcode.QueryCanceled, Message: "canceling statement due to statement timeout", Cause: err}
 	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		// A Go write (staging, encryption, a rename's directory) on a
+		// full file system.
+		return &pgerr.Error{Code: pgerrcode.DiskFull, Message: err.Error(), Hint: diskFullHint, Cause: err}
+	}
 	var de *duckdb.Error
 	if !errors.As(err, &de) {
 		return pgerr.Wrap(pgerrcode.InternalError, err)
@@ -104,6 +110,8 @@ func translate(err error, query string) error {
 		e.Message = "out of memory"
 		e.Detail = first
 		e.Hint = "The query needs more memory than the gateway's memory_limit and cannot spill it to temp_dir (sorts, joins and aggregates spill; one value as large as a whole list or string aggregate does not): make it build smaller values, or raise memory_limit."
+	case pgerrcode.DiskFull:
+		e.Hint = diskFullHint
 	case pgerrcode.DataCorrupted:
 		e.Hint = "The Parquet file does not authenticate under the key configured with that name: it was encrypted with another key, or it was altered."
 	case pgerrcode.UndefinedObject:
@@ -118,6 +126,9 @@ func translate(err error, query string) error {
 	}
 	return e
 }
+
+// diskFullHint is the hint of every 53100 the engine reports.
+const diskFullHint = "The file system the statement writes to is full: free space there and run the statement again. A failed refresh has removed its own files and left the published version as it was."
 
 // udfMark starts the text a Go function called by DuckDB (a UDF) gives
 // DuckDB for an error that has a SQLSTATE: DuckDB keeps only the text, and
@@ -156,6 +167,12 @@ func fromUDF(msg string) (code, message, hint string, ok bool) {
 // fixed message wording refines the class (catalog: missing or duplicate).
 func code(t duckdb.ErrorType, msg string) string {
 	has := func(s string) bool { return strings.Contains(msg, s) }
+	// A full file system, whatever DuckDB was doing: an IO Error writing
+	// a file, a TransactionContext Error writing the WAL at commit. DuckDB
+	// puts the system's reason (strerror) in the text.
+	if has("No space left on device") || has("Disk quota exceeded") {
+		return pgerrcode.DiskFull
+	}
 	switch t {
 	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
 		return pgerrcode.SyntaxError
