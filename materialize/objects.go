@@ -105,6 +105,13 @@ func (m *Materializer) storeVersion(ctx context.Context, location, staging strin
 		return err
 	}
 	vdir := path.Join(prefix, "v"+strconv.FormatInt(version, 10))
+	// A failed attempt numbers its version as this one does, and one whose
+	// object storage went away (or whose gateway died) mid-upload could not
+	// remove what it stored: clear those files first, or the published
+	// version would hold them beside its own.
+	if err := m.opts.Objects.DeletePrefix(ctx, bucket, vdir); err != nil {
+		return fmt.Errorf("clearing %s/%s/ in %s: %w", bucket, vdir, location, err)
+	}
 	if _, err := m.opts.Objects.UploadDir(ctx, staging, bucket, vdir); err != nil {
 		return fmt.Errorf("storing version %d in %s: %w", version, location, err)
 	}

@@ -43,6 +43,7 @@ type Server struct {
 	Region    string
 	Dir       string // a bucket is a directory below Dir
 
+	tls    *TLS
 	cmd    *exec.Cmd
 	done   chan struct{}
 	output *syncBuffer
@@ -116,7 +117,11 @@ func start(bin, dir string, t *TLS) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	host := "127.0.0.1:" + strconv.Itoa(port)
+	return startOn(bin, dir, "127.0.0.1:"+strconv.Itoa(port), t)
+}
+
+// startOn runs versitygw on host (127.0.0.1:PORT) serving dir.
+func startOn(bin, dir, host string, t *TLS) (*Server, error) {
 	srv := &Server{
 		Endpoint:  "http://" + host,
 		Host:      host,
@@ -124,6 +129,7 @@ func start(bin, dir string, t *TLS) (*Server, error) {
 		SecretKey: "sluicetestsecret",
 		Region:    "us-east-1",
 		Dir:       dir,
+		tls:       t,
 		done:      make(chan struct{}),
 		output:    &syncBuffer{},
 	}
@@ -215,6 +221,43 @@ func (s *Server) Close() {
 			<-s.done
 		}
 	})
+}
+
+// Kill stops the server at once with SIGKILL, as a crash would, and waits
+// until the process has exited. Close after Kill does nothing.
+func (s *Server) Kill() {
+	s.once.Do(func() {
+		if s.cmd == nil || s.cmd.Process == nil {
+			return
+		}
+		s.cmd.Process.Kill()
+		<-s.done
+	})
+}
+
+// Restart starts a new versitygw on the same directory, address and
+// certificate as s, which must have stopped (Close or Kill), and waits
+// until it answers. The new server is stopped with its own Close.
+func (s *Server) Restart() (*Server, error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, errors.New(Missing())
+	}
+	select {
+	case <-s.done:
+	default:
+		return nil, fmt.Errorf("versitygw on %s still runs: Close or Kill it first", s.Host)
+	}
+	var lastErr error
+	for range 50 { // the port may linger for a moment after the kill
+		srv, err := startOn(bin, s.Dir, s.Host, s.tls)
+		if err == nil {
+			return srv, nil
+		}
+		lastErr = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, lastErr
 }
 
 // Output is what the server printed so far.
