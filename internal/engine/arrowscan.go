@@ -139,7 +139,7 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs, maxThreads i
 			}
 			src, err := bind(ctx, s)
 			if err != nil {
-				return nil, err
+				return nil, udfError(err) // errors.go: keeps its SQLSTATE through DuckDB
 			}
 			return newScan(src, maxThreads)
 		},
@@ -236,7 +236,18 @@ func (r *reader) close() {
 	}
 }
 
+// FillChunk fills chunk from the thread's part. A connector's error keeps
+// its SQLSTATE through DuckDB (udfError): a broker or server lost in the
+// middle of a read is a connection error (08xxx), not DuckDB's Invalid
+// Input (22023).
 func (s *scan) FillChunk(state any, chunk duckdb.DataChunk) error {
+	if err := s.fillChunk(state, chunk); err != nil {
+		return udfError(err) // errors.go
+	}
+	return nil
+}
+
+func (s *scan) fillChunk(state any, chunk duckdb.DataChunk) error {
 	r := state.(*readerHandle).reader
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -14,6 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgerrcode"
+
+	"github.com/sluice-db/sluice/internal/pgerr"
 )
 
 // memSource is an in-memory ScanSource: parts of rows numbered from 0,
@@ -147,6 +150,13 @@ func TestScanFunction(t *testing.T) {
 	src.fail = errors.New("broker gone")
 	if _, err := c.Query(ctx, "SELECT count(*) FROM test_scan('mem')"); err == nil || !strings.Contains(err.Error(), "broker gone") {
 		t.Fatalf("failing read: %v", err)
+	}
+	// A connector's SQLSTATE survives DuckDB: a broker lost mid-read is
+	// 08006, not Invalid Input's 22023.
+	src.fail = pgerr.New(pgerrcode.ConnectionFailure, "broker lost mid-read")
+	_, err = c.Query(ctx, "SELECT count(*) FROM test_scan('mem')")
+	if pe := pgerr.As(err); err == nil || pe.Code != pgerrcode.ConnectionFailure || pe.Message != "broker lost mid-read" {
+		t.Fatalf("failing read with a SQLSTATE: %v", err)
 	}
 	if _, err := c.Query(ctx, "SELECT * FROM test_scan('nope')"); err == nil || !strings.Contains(err.Error(), "no source nope") {
 		t.Fatalf("bad bind: %v", err)
