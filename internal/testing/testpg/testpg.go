@@ -64,8 +64,10 @@ type Server struct {
 	// Dir holds the cluster: data/ (PGDATA), server.log and the socket.
 	Dir string
 
-	bin  string
-	runs []string // command prefix that runs as the cluster's owner
+	bin   string
+	runs  []string // command prefix that runs as the cluster's owner
+	opts  string   // pg_ctl -o: the port, socket directory and settings
+	probe string   // the connection string that tells the server is up
 }
 
 // Start creates a cluster in dir (made if missing) and starts it. Each of
@@ -169,6 +171,7 @@ func StartWith(dir string, o Options) (*Server, error) {
 	if probe == "" {
 		probe = s.URL
 	}
+	s.opts, s.probe = opts, probe
 	if err := waitConnect(probe, 30*time.Second); err != nil {
 		s.Stop()
 		return nil, err
@@ -230,6 +233,27 @@ func (s *Server) Stop() error {
 		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
 	}
 	return nil
+}
+
+// Crash stops the server the way a crash would (pg_ctl stop -m
+// immediate): every backend quits at once, connections break, nothing is
+// checkpointed, and the next start recovers from the WAL.
+func (s *Server) Crash() error {
+	if out, err := s.run("pg_ctl", "-D", filepath.Join(s.Dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop -m immediate: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// Restart starts a stopped server again on the same directory, port and
+// settings, and waits until it accepts connections.
+func (s *Server) Restart() error {
+	log := filepath.Join(s.Dir, "server.log")
+	if out, err := s.run("pg_ctl", "-D", filepath.Join(s.Dir, "data"), "-l", log, "-o", s.opts, "-w", "start"); err != nil {
+		text, _ := os.ReadFile(log)
+		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, text)
+	}
+	return waitConnect(s.probe, 30*time.Second)
 }
 
 func (s *Server) run(prog string, args ...string) ([]byte, error) {
