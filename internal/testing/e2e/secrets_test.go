@@ -79,11 +79,10 @@ func wantSQLState(t *testing.T, conn *pgx.Conn, sql, code, msg string) {
 }
 
 // wantScanError is wantSQLState for a query that reopens a source: the
-// error crosses DuckDB's table function, which keeps its message but not
-// its SQLSTATE (42000), as for every error of a source opened by a query.
-func wantScanError(t *testing.T, conn *pgx.Conn, sql, msg string) {
+// error crosses DuckDB's table function and keeps its SQLSTATE.
+func wantScanError(t *testing.T, conn *pgx.Conn, sql, code, msg string) {
 	t.Helper()
-	wantSQLState(t, conn, sql, "42000", msg)
+	wantSQLState(t, conn, sql, code, msg)
 }
 
 // noSecrets checks that nothing a client reads from the catalog holds a
@@ -256,7 +255,7 @@ func TestSecrets(t *testing.T) {
 
 	// ALTER SECRET: the sources using it reopen with the new value.
 	mustExec(t, conn, `ALTER SECRET pgpw AS 'wrong-`+e2ePassword+`'`)
-	wantScanError(t, conn, `SELECT count(*) FROM pg_secret`, `password authentication failed for user "reader"`)
+	wantScanError(t, conn, `SELECT count(*) FROM pg_secret`, "28P01", `password authentication failed for user "reader"`)
 	mustExec(t, conn, `ALTER SECRET pgpw AS '`+e2ePassword+`'`)
 	if got := mustQueryText(t, conn, `SELECT count(*) FROM pg_secret`); got[0][0] != "25" {
 		t.Errorf("after ALTER SECRET back: %v", got)
@@ -280,8 +279,8 @@ func TestSecrets(t *testing.T) {
 	// the others still read.
 	s = startSecretsServer(t, dir, otherKey, env...)
 	conn = s.Connect(t)
-	wantScanError(t, conn, `SELECT count(*) FROM pg_secret`, `secret "pgpw" was encrypted with another secrets key`)
-	wantScanError(t, conn, `SELECT count(*) FROM pg_plain`, `the stored value of option "dsn" of source`)
+	wantScanError(t, conn, `SELECT count(*) FROM pg_secret`, "55000", `secret "pgpw" was encrypted with another secrets key`)
+	wantScanError(t, conn, `SELECT count(*) FROM pg_plain`, "55000", `the stored value of option "dsn" of source`)
 	if got := mustQueryText(t, conn, `SELECT count(*) FROM pg_env`); got[0][0] != "25" {
 		t.Errorf("pg_env with another key: %v", got)
 	}
