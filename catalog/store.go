@@ -42,15 +42,23 @@ func (r Ref) String() string { return r.Schema + "." + r.Name }
 // the catalog has one writer at a time, so DuckDB never sees two catalog
 // transactions conflict.
 type Store struct {
-	db  *sql.DB
-	mu  sync.Mutex
-	gen atomic.Uint64
+	db      *sql.DB
+	mu      sync.Mutex
+	gen     atomic.Uint64
+	changes atomic.Uint64
 }
 
 // Generation counts committed changes to relations (definitions, versions). DuckDB's prepared statements
 // keep the plan of a view as it was when prepared, so a holder of prepared
 // statements prepares them again when the generation has moved.
 func (s *Store) Generation() uint64 { return s.gen.Load() }
+
+// Changes counts the catalog's transactions, every one of them (a run's
+// history, a pipeline's inputs, as well as definitions): it moves after
+// each ends, so a reader that saw it unchanged across a read of the
+// catalog's tables read what it would read again. Answers kept from those
+// tables (the gateway's kept catalog answers) are keyed by it.
+func (s *Store) Changes() uint64 { return s.changes.Load() }
 
 // Invalidate moves the generation for a change made outside the store (a
 // DDL statement passed through to DuckDB).
@@ -120,6 +128,7 @@ func firstLine(s string) string {
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.changes.Add(1) // after the commit or rollback
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

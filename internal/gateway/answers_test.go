@@ -168,7 +168,7 @@ func TestAnswersKept(t *testing.T) {
 		return r
 	}
 	mustRun("SELECT 1")
-	if len(s.answers) != 1 || s.answerFor("SELECT 1") == nil {
+	if len(s.answers) != 1 || s.answerFor("SELECT 1", s.answerKey()) == nil {
 		t.Fatalf("answers %v after SELECT 1", s.answers)
 	}
 	if r := mustRun("SELECT 1"); !slices.Equal(r.rows, []string{"1"}) || !slices.Equal(r.tags, []string{"SELECT 1"}) || r.cols[0].Name != "1" {
@@ -199,7 +199,7 @@ func TestAnswersKept(t *testing.T) {
 	// A SET (any statement that moves the epoch) makes the answers stale.
 	gen := s.planGen()
 	mustRun("SET TimeZone = 'Europe/Paris'")
-	if s.planGen() == gen || s.answerFor("SELECT 1") != nil {
+	if s.planGen() == gen || s.answerFor("SELECT 1", s.answerKey()) != nil {
 		t.Fatal("SET kept the answer of SELECT 1")
 	}
 	mustRun("SELECT 1")

@@ -372,8 +372,9 @@ var fileFunctionSet = func() map[string]bool {
 // query allowed in a state (planGen) is allowed again in the same state,
 // without lexing and judging it again. Only queries are kept, and only
 // those that cannot name a file (mayReachFiles: a file's sandbox check
-// reads the file system, which no generation follows); a refusal is never
-// kept. The first statement after a REVOKE is checked again and refused.
+// reads the file system, which no generation follows), or that were judged
+// catalog reads (catalogreads.go: every relation they name is the
+// catalog's); a refusal is never kept. The first statement after a REVOKE is checked again and refused.
 
 // maxAllowed bounds a session's allowed queries; when full they are
 // dropped and kept again as they come.
@@ -387,7 +388,10 @@ func (s *session) allowedBefore(text string) bool {
 
 // keepAllowed records that text, checked in state gen, was allowed.
 func (s *session) keepAllowed(text string, gen planGen) {
-	if len(text) > maxPlanText || gen != s.planGen() || len(s.ownership) > 0 || mayReachFiles(text) {
+	if len(text) > maxPlanText || gen != s.planGen() || len(s.ownership) > 0 {
+		return
+	}
+	if mayReachFiles(text) && !s.judgedCatalogRead(pgcatalog.Resolve(text)) {
 		return
 	}
 	if kw := sql.LeadingKeywords(text, 1); len(kw) == 0 || !queryVerb[kw[0]] {

@@ -36,6 +36,7 @@ func (s *session) copy(ctx context.Context, st *sql.Copy, w wire.ResultWriter) (
 		return nil, err
 	}
 	if st.From {
+		defer s.g.writes.Add(1) // after the rows are in (answers.go)
 		return s.copyIn(ctx, st, opts, w)
 	}
 	query := st.Query

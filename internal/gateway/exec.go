@@ -139,6 +139,10 @@ func txVerb(kw []string) string {
 	return ""
 }
 
+// readVerbs are the leading keywords of statements that read only.
+var readVerbs = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "FROM": true, "TABLE": true,
+	"SHOW": true, "DESCRIBE": true, "SUMMARIZE": true, "PIVOT": true, "UNPIVOT": true, "EXPLAIN": true}
+
 // passthrough runs SQL on the session's DuckDB connection, keeping the
 // transaction state PostgreSQL clients expect.
 func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
@@ -165,10 +169,25 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	// in the same transaction (authorize.go's ownership).
 	after := s.ownership
 	s.ownership = nil
-	// A constant query DuckDB already answered in this state (answers.go).
-	if a := s.answerFor(text); a != nil && len(after) == 0 && len(args) == 0 {
-		return &cursor{s: s, rows: &replay{a: a}, tagFor: rowsTag(kw)}, nil
+	if len(kw) == 0 || !readVerbs[kw[0]] {
+		defer s.g.writes.Add(1) // after the statement (answers.go)
 	}
+	// A constant query or catalog read DuckDB already answered in this
+	// state (answers.go), or one to keep the answer of. The state is read
+	// before DuckDB runs the query.
+	now := s.answerKey()
+	var oids []uint32
+	if prep != nil {
+		oids = prep.ParamOIDs()
+	}
+	akey, keyable := answerText(text, oids, args)
+	keyable = keyable && len(after) == 0
+	if keyable {
+		if a := s.answerFor(akey, now); a != nil {
+			return &cursor{s: s, rows: &replay{a: a}, tagFor: rowsTag(kw)}, nil
+		}
+	}
+	catalogRead := keyable && s.catalogRead(ctx, text)
 	wrap := len(after) > 0 && s.tx == txIdle
 	if wrap {
 		if _, err := s.conn.Exec(ctx, "BEGIN"); err != nil {
@@ -214,7 +233,10 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	}
 	c := &cursor{s: s}
 	if res.Rows != nil {
-		c.rows = s.keepAnswer(text, res.Rows)
+		c.rows = res.Rows
+		if keyable {
+			c.rows = s.keepAnswer(akey, now, catalogRead, len(args) > 0, res.Rows)
+		}
 		c.tagFor = rowsTag(kw)
 		return c, nil
 	}

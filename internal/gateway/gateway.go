@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-db/sluice/access"
@@ -133,7 +134,15 @@ type Gateway struct {
 	// engineSettings are DuckDB's settings' names (lower case): SET of
 	// one is refused, of another name unknown.
 	engineSettings map[string]bool
-	baseDir        string
+	// consistentBuiltins are DuckDB's built-in functions that always give
+	// the same answer for the same arguments (catalogreads.go).
+	consistentBuiltins map[string]bool
+	// writes counts the statements that may have changed a table's rows
+	// (INSERT, COPY FROM, DDL, the end of a transaction block: every
+	// statement but a read), moved when each ends; kept catalog answers
+	// depend on it (answers.go).
+	writes  atomic.Uint64
+	baseDir string
 
 	stopSched context.CancelFunc
 	schedDone chan struct{}
@@ -221,6 +230,9 @@ func (g *Gateway) init(ctx context.Context) error {
 	g.cat = cat
 	g.access.SetCatalog(cat)
 	if g.engineSettings, err = engineSettingNames(ctx, g.db); err != nil {
+		return err
+	}
+	if g.consistentBuiltins, err = consistentBuiltinNames(ctx, g.db); err != nil {
 		return err
 	}
 	g.sources = materialize.NewSources(g.opts.Connectors, cat, g.log)

@@ -104,11 +104,13 @@ type session struct {
 	tempEpoch uint64
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
-	plans     *planCache
-	answers   map[string]*answer // constant queries' kept answers (answers.go)
-	allowed   map[string]planGen // queries allowed, and in which state (authorize.go)
-	epoch     uint64             // moved by statements that may change how SQL binds
-	txRebinds bool               // the open transaction block ran such a statement
+	plans           *planCache
+	answers         map[string]*answer        // constant queries' and catalog reads' kept answers (answers.go)
+	answerBytes     int                       // the rows they hold
+	catalogVerdicts map[string]catalogVerdict // which queries are catalog reads (catalogreads.go)
+	allowed         map[string]planGen        // queries allowed, and in which state (authorize.go)
+	epoch           uint64                    // moved by statements that may change how SQL binds
+	txRebinds       bool                      // the open transaction block ran such a statement
 
 	deployment int64 // the deployment START DEPLOYMENT began, until FINISH (deploy.go)
 
