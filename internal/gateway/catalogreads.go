@@ -5,8 +5,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
+	"sync"
 
+	"github.com/sluice-db/sluice/access"
 	"github.com/sluice-db/sluice/internal/engine"
 	"github.com/sluice-db/sluice/pgcatalog"
 	"github.com/sluice-db/sluice/sql"
@@ -77,6 +78,11 @@ func (s *session) catalogRead(ctx context.Context, text string) bool {
 	case kw[0] != "SELECT" && kw[0] != "WITH" && kw[0] != "TABLE" && kw[0] != "VALUES" && kw[0] != "FROM":
 		return false
 	}
+	if s.txRebinds {
+		// DDL in the open transaction block: its objects are the
+		// session's until COMMIT; nothing is judged (or kept) meanwhile.
+		return false
+	}
 	gen := s.planGen()
 	if v, ok := s.catalogVerdicts[text]; ok && v.gen == gen {
 		return v.ok
@@ -132,31 +138,63 @@ func (s *session) shadowed(ctx context.Context, names []string) (bool, error) {
 	if len(names) == 0 {
 		return false, nil
 	}
-	lits := make([]string, len(names))
-	for i, n := range names {
-		lits[i] = sql.QuoteLiteral(strings.ToLower(n))
-	}
-	in := strings.Join(lits, ", ")
-	rows, err := s.conn.Query(ctx, `SELECT count(*) FROM (
-		SELECT table_name AS n FROM duckdb_tables() WHERE temporary OR (database_name = 'warehouse' AND schema_name IN ('public', 'main'))
-		UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND (temporary OR (database_name = 'warehouse' AND schema_name IN ('public', 'main')))
-		UNION ALL SELECT function_name FROM duckdb_functions() WHERE database_name = 'temp' OR (database_name = 'warehouse' AND schema_name IN ('public', 'main')))
-		WHERE lower(n) IN (`+in+`)`)
+	user, err := s.g.userNames.get(ctx, s.g)
 	if err != nil {
 		return false, err
 	}
-	defer rows.Close()
-	var n int64 = -1
-	for rows.Next() {
-		rec := rows.Batch()
-		if rec.NumRows() > 0 {
-			n = rec.Column(0).(*array.Int64).Value(0)
+	var temps map[string]access.Temp
+	if s.created {
+		if temps, err = s.temps(ctx); err != nil {
+			return false, err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return false, err
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if _, ok := temps[n]; ok || user[n] {
+			return true, nil
+		}
 	}
-	return n != 0, nil
+	return false, nil
+}
+
+// userNames are the names of the relations and macros of the warehouse's
+// public and main schemas as committed, read once per catalog generation
+// (DDL passed through to DuckDB moves it after its commit).
+type userNames struct {
+	mu    sync.Mutex
+	gen   uint64
+	names map[string]bool
+}
+
+func (u *userNames) get(ctx context.Context, g *Gateway) (map[string]bool, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	gen := g.cat.Generation() // before the read: a later change moves it
+	if u.names != nil && u.gen == gen {
+		return u.names, nil
+	}
+	rows, err := g.db.SQL().QueryContext(ctx, `SELECT DISTINCT lower(n) FROM (
+		SELECT table_name AS n FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name IN ('public', 'main')
+		UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = 'warehouse' AND schema_name IN ('public', 'main')
+		UNION ALL SELECT sequence_name FROM duckdb_sequences() WHERE database_name = 'warehouse' AND schema_name IN ('public', 'main')
+		UNION ALL SELECT function_name FROM duckdb_functions() WHERE database_name = 'warehouse' AND schema_name IN ('public', 'main'))`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names[n] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	u.gen, u.names = gen, names
+	return names, nil
 }
 
 // consistentBuiltinNames returns DuckDB's built-in functions every overload

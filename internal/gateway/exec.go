@@ -171,6 +171,7 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	s.ownership = nil
 	if len(kw) == 0 || !readVerbs[kw[0]] {
 		defer s.g.writes.Add(1) // after the statement (answers.go)
+		s.created = s.created || len(kw) > 0 && (kw[0] == "CREATE" || kw[0] == "ATTACH" || kw[0] == "IMPORT")
 	}
 	// A constant query or catalog read DuckDB already answered in this
 	// state (answers.go), or one to keep the answer of. The state is read

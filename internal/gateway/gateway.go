@@ -141,8 +141,9 @@ type Gateway struct {
 	// (INSERT, COPY FROM, DDL, the end of a transaction block: every
 	// statement but a read), moved when each ends; kept catalog answers
 	// depend on it (answers.go).
-	writes  atomic.Uint64
-	baseDir string
+	writes    atomic.Uint64
+	userNames userNames // catalogreads.go
+	baseDir   string
 
 	stopSched context.CancelFunc
 	schedDone chan struct{}

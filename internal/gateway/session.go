@@ -101,6 +101,7 @@ type session struct {
 	// (set by authorize, run by passthrough in the DDL's transaction).
 	ownership []string
 	tempObjs  map[string]access.Temp
+	created   bool // the session ran a CREATE: it may have temporary objects (catalogreads.go)
 	tempEpoch uint64
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
