@@ -141,7 +141,7 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs, maxThreads i
 			if err != nil {
 				return nil, udfError(err) // errors.go: keeps its SQLSTATE through DuckDB
 			}
-			return newScan(src, maxThreads, statementOf(ctx))
+			return newScan(ctx, src, maxThreads)
 		},
 	}
 	return duckdb.RegisterTableUDF(c, name, f)
@@ -152,8 +152,9 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs, maxThreads i
 //
 // DuckDB calls Init and FillChunk with no context: each execution reads
 // under the context of the statement that runs it, found through the
-// connection's statementContext the bind got (stmtctx.go), and its reads
-// end when that statement ends. So a cancelled or timed-out statement
+// connection's statementContext the bind got, and its reads end when that
+// statement ends (readContext in stmtctx.go; through database/sql, the
+// bind's context is the statement's). So a cancelled or timed-out statement
 // stops a connector's read in progress (a body still arriving, a fetch
 // waiting), not only DuckDB's asking for the next chunk; an execution of a
 // statement prepared long before reads under that execution's context,
@@ -162,7 +163,8 @@ type scan struct {
 	src        ScanSource
 	maxThreads int
 	infos      []duckdb.ColumnInfo
-	stmt       *statementContext // the binding connection's; nil outside a Conn
+	stmt       *statementContext // the binding Conn's; nil through database/sql
+	bound      context.Context   // the bind's, for a scan bound through database/sql
 	mu         sync.Mutex
 	exec       *execution
 }
@@ -178,8 +180,12 @@ type execution struct {
 	next   atomic.Int64
 }
 
-func newScan(src ScanSource, maxThreads int, stmt *statementContext) (*scan, error) {
-	s := &scan{src: src, maxThreads: maxThreads, stmt: stmt}
+// newScan binds src; ctx is the bind's (stmtctx.go).
+func newScan(ctx context.Context, src ScanSource, maxThreads int) (*scan, error) {
+	s := &scan{src: src, maxThreads: maxThreads, stmt: statementOf(ctx)}
+	if s.stmt == nil {
+		s.bound = ctx
+	}
 	for _, f := range src.Schema().Fields() {
 		ti, err := scanTypeInfo(f.Type)
 		if err != nil {
@@ -194,7 +200,7 @@ func (s *scan) ColumnInfos() []duckdb.ColumnInfo     { return s.infos }
 func (s *scan) Cardinality() *duckdb.CardinalityInfo { return nil }
 
 func (s *scan) Init() duckdb.ParallelTableSourceInfo {
-	ctx, cancel := s.stmt.read()
+	ctx, cancel := s.readContext()
 	e := &execution{ctx: ctx, cancel: cancel}
 	s.mu.Lock()
 	if s.exec != nil {

@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -343,5 +344,24 @@ func TestScanReadsUnderStatementContext(t *testing.T) {
 	stalled("prepared statement past its deadline", runStmt, true)
 	if got, err := count(c.Run(context.Background(), q)); got != "3" || err != nil {
 		t.Fatalf("query after the cancelled executions: %q, %v", got, err)
+	}
+
+	// Through database/sql (the materializer's refreshes): duckdb-go
+	// hands the bind the call's context, and the reads follow it.
+	sc, err := db.SQL().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	stalled("database/sql query past its deadline", func(ctx context.Context) (*Result, error) {
+		var n int64
+		if err := sc.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			return nil, Translate(err)
+		}
+		return nil, fmt.Errorf("got %d rows", n)
+	}, true)
+	var n int64
+	if err := sc.QueryRowContext(context.Background(), q).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("database/sql query after the timed-out one: %d, %v", n, err)
 	}
 }

@@ -35,7 +35,9 @@ import (
 // of the statement running it (scan.Init), and the statement's end cancels
 // the reads it started. A cancelled or timed-out statement thereby stops a
 // connector read in progress (an HTTP body, a Kafka fetch), not only
-// DuckDB's asking for the next chunk.
+// DuckDB's asking for the next chunk. A statement run through database/sql
+// (DB.SQL) binds and runs in one call under one context, which duckdb-go
+// itself hands the bind: its scans read under that (scan.readContext).
 
 // statementContext is the context of the statement a Conn runs now.
 type statementContext struct {
@@ -103,22 +105,34 @@ func (c *Conn) begin(ctx context.Context) (end func()) {
 }
 
 // statementOf is the statementContext a bind's ctx carries, nil when the
-// statement did not come through a Conn (database/sql, DB.SQL).
+// statement did not come through a Conn.
 func statementOf(ctx context.Context) *statementContext {
 	sc, _ := ctx.Value(statementKey{}).(*statementContext)
 	return sc
 }
 
-// read is the context of one execution's read: the running statement's,
-// cancelled when the statement ends. Without a statement (a scan bound
-// outside a Conn) it ends only with the scan's next execution.
-func (sc *statementContext) read() (context.Context, context.CancelFunc) {
+// readContext is the context of one execution of scan s.
+//
+// Through a Conn it is the running statement's, cancelled when the
+// statement ends. Through database/sql (DB.SQL: the materializer's
+// refreshes and pipeline runs) duckdb-go holds the context of each
+// ExecContext or QueryContext for the whole call, which prepares, binds
+// and runs the statement and materializes its result: the bind's context
+// is the statement's, and is used as it is (a child of it would stay
+// registered in a long-lived parent after the statement). A database/sql
+// prepared statement run later under another context would read under
+// the preparing call's: Sluice has none.
+func (s *scan) readContext() (context.Context, context.CancelFunc) {
+	sc := s.stmt
 	if sc == nil {
+		if s.bound.Done() != nil {
+			return s.bound, func() {}
+		}
 		return context.WithCancel(context.Background())
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.ctx == nil {
+	if sc.ctx == nil { // not run by a statement: nothing to follow
 		return context.WithCancel(context.Background())
 	}
 	ctx, cancel := context.WithCancel(sc.ctx)
