@@ -250,7 +250,7 @@ func TestHTTPSlowThen500(t *testing.T) {
 		if got := mustQueryText(t, conn, `SELECT status, sqlstate FROM sluice.runs WHERE object = '`+object+`' ORDER BY run_id DESC LIMIT 1`); !reflect.DeepEqual(got, [][]string{{"failed", code}}) {
 			t.Fatalf("%s: sluice.runs records %v for the failed run, want failed %s", mode, got, code)
 		}
-		t.Logf("%s: %s: %s after %v and %d requests: %s", mode, sql, code, took.Round(10*time.Millisecond), requests, msg)
+		t.Logf("%s: %s: %s after %v, requests: %d: %s", mode, sql, code, took.Round(10*time.Millisecond), requests, msg)
 		return took
 	}
 
