@@ -169,8 +169,8 @@ func makeDoc(from, to int) csvDoc {
 // usable. Then the server recovers: the view publishes v2 exactly, the
 // pipeline appends v2's rows once, and a further run costs one conditional
 // request answered 304 and adds nothing. A plain SELECT under
-// statement_timeout, run from the session's plan cache, is stopped the
-// same way.
+// statement_timeout, the third run of its text in the session, is stopped
+// the same way.
 func TestHTTPSlowThen500(t *testing.T) {
 	doc := startDocServer(t)
 	v1, v2 := makeDoc(1, 1000), makeDoc(1001, 2500)
@@ -290,9 +290,10 @@ func TestHTTPSlowThen500(t *testing.T) {
 		}
 	}
 
-	// A query under statement_timeout from the session's plan cache: the
-	// plan was bound by an earlier execution, long finished, and this
-	// execution's timeout must reach its read.
+	// A query under statement_timeout, run a third time: by the plan
+	// cache's rules (internal/gateway/plancache.go: same text, no SET nor
+	// catalog change between) the session runs the plan the first run
+	// bound, and this run's timeout must reach its read.
 	mustExec(t, conn, `SET statement_timeout = '2s'`)
 	const count = `SELECT count(*) FROM src`
 	for range 2 {
