@@ -251,12 +251,18 @@ func (s *Scheduler) sourceChanged(ctx context.Context, obj, ref catalog.Ref, sin
 	return newer || (seen && prev != n)
 }
 
-// notePositions records, as a view's refresh starts, the latest position
-// of each connector source it reads: the refresh reads at least up to
-// there, so a later position means new data for the next ON CHANGE check.
+// notePositions records, as an ON CHANGE view's refresh starts, the
+// latest position of each connector source it reads: the refresh reads at
+// least up to there, so a later position means new data for the next ON
+// CHANGE check. Other views are never compared, so they are not noted:
+// asking costs a request to each source (an HTTP source's conditional
+// GET, with its retries), made before the refresh's attempt and outside
+// its timeout, and a refresh over a stalled source would wait it out
+// twice. A view that becomes ON CHANGE later owes one refresh at its first
+// check, as after a restart.
 func (s *Scheduler) notePositions(ctx context.Context, ref catalog.Ref) {
 	sources := s.opts.Materializer.opts.Sources
-	if sources == nil {
+	if sources == nil || !s.onChange(ctx, ref) {
 		return
 	}
 	lineage, err := s.opts.Catalog.Lineage(ctx)
@@ -285,6 +291,20 @@ func (s *Scheduler) notePositions(ctx context.Context, ref catalog.Ref) {
 		s.latest[[2]catalog.Ref{ref, d.DependsOn}] = string(latest)
 		s.mu.Unlock()
 	}
+}
+
+// onChange reports whether view ref refreshes ON CHANGE.
+func (s *Scheduler) onChange(ctx context.Context, ref catalog.Ref) bool {
+	views, err := s.opts.Catalog.ScheduledViews(ctx)
+	if err != nil {
+		return false
+	}
+	for _, v := range views {
+		if v.Ref == ref {
+			return v.Schedule.Kind == catalog.ScheduleOnChange
+		}
+	}
+	return false
 }
 
 // connectorChanged asks a connector source for its latest position (Kafka's

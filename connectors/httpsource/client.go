@@ -39,14 +39,15 @@ func loadRoots(file string) (*x509.CertPool, error) {
 }
 
 // newClient is the default client: bounded dial and TLS handshake; the
-// source's own watchdog bounds the response headers and body reads. TLS
+// source's own watchdog bounds the response headers and body reads (a
+// transport ResponseHeaderTimeout of the same length would race it, and a
+// stalled server's error would read one way or the other at random). TLS
 // verifies against roots (nil: the system's), and a redirect from https
 // to http is refused: it would send the headers option in the clear.
 func newClient(timeout time.Duration, roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = timeout
-	t.ResponseHeaderTimeout = timeout
 	t.IdleConnTimeout = 90 * time.Second
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	return &http.Client{Transport: t, CheckRedirect: noDowngrade}

@@ -141,7 +141,7 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs, maxThreads i
 			if err != nil {
 				return nil, udfError(err) // errors.go: keeps its SQLSTATE through DuckDB
 			}
-			return newScan(src, maxThreads)
+			return newScan(ctx, src, maxThreads)
 		},
 	}
 	return duckdb.RegisterTableUDF(c, name, f)
@@ -150,15 +150,21 @@ func (db *DB) RegisterScan(ctx context.Context, name string, nargs, maxThreads i
 // scan is a bound call of the table function. DuckDB reads it with up
 // to maxThreads threads; Init starts each execution.
 //
-// Reads do not see the statement's context (duckdb-go does not pass it to
-// the scan callbacks): a cancelled statement interrupts DuckDB, which stops
-// asking for chunks, so a cancel takes effect at the next batch; each
-// connector bounds its own network calls with timeouts, and an abandoned
-// reader is closed when collected.
+// DuckDB calls Init and FillChunk with no context: each execution reads
+// under the context of the statement that runs it, found through the
+// connection's statementContext the bind got, and its reads end when that
+// statement ends (readContext in stmtctx.go; through database/sql, the
+// bind's context is the statement's). So a cancelled or timed-out statement
+// stops a connector's read in progress (a body still arriving, a fetch
+// waiting), not only DuckDB's asking for the next chunk; an execution of a
+// statement prepared long before reads under that execution's context,
+// never the prepare's.
 type scan struct {
 	src        ScanSource
 	maxThreads int
 	infos      []duckdb.ColumnInfo
+	stmt       *statementContext // the binding Conn's; nil through database/sql
+	bound      context.Context   // the bind's, for a scan bound through database/sql
 	mu         sync.Mutex
 	exec       *execution
 }
@@ -174,8 +180,12 @@ type execution struct {
 	next   atomic.Int64
 }
 
-func newScan(src ScanSource, maxThreads int) (*scan, error) {
-	s := &scan{src: src, maxThreads: maxThreads}
+// newScan binds src; ctx is the bind's (stmtctx.go).
+func newScan(ctx context.Context, src ScanSource, maxThreads int) (*scan, error) {
+	s := &scan{src: src, maxThreads: maxThreads, stmt: statementOf(ctx)}
+	if s.stmt == nil {
+		s.bound = ctx
+	}
 	for _, f := range src.Schema().Fields() {
 		ti, err := scanTypeInfo(f.Type)
 		if err != nil {
@@ -190,7 +200,7 @@ func (s *scan) ColumnInfos() []duckdb.ColumnInfo     { return s.infos }
 func (s *scan) Cardinality() *duckdb.CardinalityInfo { return nil }
 
 func (s *scan) Init() duckdb.ParallelTableSourceInfo {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.readContext()
 	e := &execution{ctx: ctx, cancel: cancel}
 	s.mu.Lock()
 	if s.exec != nil {

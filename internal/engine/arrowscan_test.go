@@ -5,10 +5,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -198,5 +200,168 @@ func TestListFunctionFoldsIntoTableFunction(t *testing.T) {
 	}
 	if _, err := c.Query(ctx, "SELECT * FROM read_parquet(test_files('s3://b/y'))"); err == nil || !strings.Contains(err.Error(), "no such object") {
 		t.Fatalf("failing call: %v", err)
+	}
+}
+
+// stallSource is one part of three rows and then, while stall is set, a
+// read that waits for its context (at most hold) before it ends: a
+// connector blocked in the middle of a body. Each stalled read records how
+// it ended.
+type stallSource struct {
+	schema *arrow.Schema
+	stall  atomic.Bool
+	hold   time.Duration
+	ended  chan error // how each stalled read ended: its context's error, or nil after hold
+}
+
+func (s *stallSource) Schema() *arrow.Schema                  { return s.schema }
+func (s *stallSource) Plan(context.Context) (ScanPlan, error) { return s, nil }
+func (s *stallSource) Parts() int                             { return 1 }
+func (s *stallSource) OpenPart(ctx context.Context, _ int) (BatchReader, error) {
+	return &stallReader{s: s, ctx: ctx}, nil
+}
+
+type stallReader struct {
+	s    *stallSource
+	ctx  context.Context
+	sent bool
+}
+
+func (r *stallReader) Close() error { return nil }
+func (r *stallReader) Next() (arrow.RecordBatch, error) {
+	if !r.sent {
+		r.sent = true
+		b := array.NewRecordBuilder(memory.DefaultAllocator, r.s.schema)
+		defer b.Release()
+		b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2, 3}, nil)
+		return b.NewRecordBatch(), nil
+	}
+	if !r.s.stall.Load() {
+		return nil, io.EOF
+	}
+	select {
+	case <-r.ctx.Done():
+		r.s.ended <- r.ctx.Err()
+		return nil, pgerr.New(pgerrcode.QueryCanceled, "read canceled: %v", r.ctx.Err())
+	case <-time.After(r.s.hold):
+		r.s.ended <- nil
+		return nil, io.EOF
+	}
+}
+
+// TestScanReadsUnderStatementContext checks that a statement's deadline or
+// cancel reaches a scan's read in progress, not only DuckDB: the read
+// stops at once instead of when it next returns. A statement prepared
+// under a context that ends later runs each execution under that
+// execution's context, and an execution after a cancelled one is not
+// affected. The bind sees the context of the statement that binds it.
+func TestScanReadsUnderStatementContext(t *testing.T) {
+	db, c := openTest(t)
+	src := &stallSource{
+		schema: arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil),
+		hold:   10 * time.Second,
+		ended:  make(chan error, 8),
+	}
+	type key struct{}
+	var bindSaw atomic.Value
+	err := db.RegisterScan(context.Background(), "stall_scan", 1, 2, func(ctx context.Context, _ []string) (ScanSource, error) {
+		v, _ := ctx.Value(key{}).(string)
+		bindSaw.Store(v)
+		return src, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// count runs r (a Query or a Stmt's Run) and reads its one value.
+	count := func(res *Result, err error) (string, error) {
+		if err != nil {
+			return "", err
+		}
+		defer res.Rows.Close()
+		if !res.Rows.Next() {
+			return "", res.Rows.Err()
+		}
+		return res.Rows.Batch().Column(0).ValueStr(0), nil
+	}
+	const q = "SELECT count(*) FROM stall_scan('x')"
+	// stalled runs run under a context that ends after 300 ms (by its
+	// deadline, or cancelled), and checks that the stalled read ended
+	// with it, promptly, and the statement with 57014.
+	stalled := func(what string, run func(context.Context) (*Result, error), deadline bool) {
+		t.Helper()
+		src.stall.Store(true)
+		defer src.stall.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		want := context.DeadlineExceeded
+		if !deadline {
+			ctx, cancel = context.WithCancel(context.Background())
+			defer cancel()
+			time.AfterFunc(300*time.Millisecond, cancel)
+			want = context.Canceled
+		}
+		start := time.Now()
+		got, err := count(run(ctx))
+		took := time.Since(start)
+		if pgerr.Code(err) != pgerrcode.QueryCanceled {
+			t.Fatalf("%s: got %q, %v; want 57014", what, got, err)
+		}
+		select {
+		case readErr := <-src.ended:
+			if !errors.Is(readErr, want) {
+				t.Fatalf("%s: the stalled read ended with %v, want %v (its statement's context)", what, readErr, want)
+			}
+		default:
+			t.Fatalf("%s: the statement ended (%v) while its read still waits", what, err)
+		}
+		if took > 3*time.Second {
+			t.Fatalf("%s: took %v; the statement's context ended after 300 ms (the read would wait %v)", what, took, src.hold)
+		}
+		t.Logf("%s: 57014 after %v", what, took.Round(time.Millisecond))
+	}
+	stalled("query past its deadline", func(ctx context.Context) (*Result, error) { return c.Run(ctx, q) }, true)
+
+	// Prepared under a context that ends right after: the executions
+	// read under their own.
+	pctx, pcancel := context.WithCancel(context.WithValue(context.Background(), key{}, "prepare"))
+	st, err := c.Prepare(pctx, q)
+	pcancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := bindSaw.Load(); got != "prepare" {
+		t.Fatalf("the bind saw the context value %q, want the preparing statement's", got)
+	}
+	if got, err := count(st.Run(context.Background())); got != "3" || err != nil {
+		t.Fatalf("execution after the prepare's context ended: %q, %v", got, err)
+	}
+	runStmt := func(ctx context.Context) (*Result, error) { return st.Run(ctx) }
+	stalled("prepared statement cancelled", runStmt, false)
+	if got, err := count(st.Run(context.Background())); got != "3" || err != nil {
+		t.Fatalf("execution after a cancelled one: %q, %v", got, err)
+	}
+	stalled("prepared statement past its deadline", runStmt, true)
+	if got, err := count(c.Run(context.Background(), q)); got != "3" || err != nil {
+		t.Fatalf("query after the cancelled executions: %q, %v", got, err)
+	}
+
+	// Through database/sql (the materializer's refreshes): duckdb-go
+	// hands the bind the call's context, and the reads follow it.
+	sc, err := db.SQL().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	stalled("database/sql query past its deadline", func(ctx context.Context) (*Result, error) {
+		var n int64
+		if err := sc.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			return nil, Translate(err)
+		}
+		return nil, fmt.Errorf("got %d rows", n)
+	}, true)
+	var n int64
+	if err := sc.QueryRowContext(context.Background(), q).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("database/sql query after the timed-out one: %d, %v", n, err)
 	}
 }

@@ -24,6 +24,8 @@ import (
 type Conn struct {
 	sc     *sql.Conn // holds the connection out of database/sql's pool
 	conn   mapping.Connection
+	ctxs   contexts          // duckdb-go's statement contexts (stmtctx.go)
+	stmt   *statementContext // the running statement's, for scans
 	active *Rows
 	closed bool
 }
@@ -127,7 +129,10 @@ func (c *Conn) prepare(ctx context.Context, query string) (mapping.PreparedState
 		return ps, pgerr.New(pgerrcode.SyntaxError, "empty query")
 	}
 	for i := range n {
-		if mapping.PrepareExtractedStatement(c.conn, stmts, i, &ps) == mapping.StateError {
+		end := c.begin(ctx) // a table function binds here (stmtctx.go)
+		state := mapping.PrepareExtractedStatement(c.conn, stmts, i, &ps)
+		end()
+		if state == mapping.StateError {
 			err := translate(duckError(mapping.PrepareError(ps)), query)
 			mapping.DestroyPrepare(&ps)
 			return ps, err
@@ -147,10 +152,20 @@ func (c *Conn) prepare(ctx context.Context, query string) (mapping.PreparedState
 // execute binds args and runs a prepared statement. With stream, a row
 // result is returned as open Rows (which destroy ps on Close when ownPS:
 // a one-off statement; a Stmt keeps its ps); otherwise rows are drained.
+//
+// The statement's context reaches the scans it runs (stmtctx.go) from
+// here until it ends: when execute returns, or when the Rows it returns
+// close.
 func (c *Conn) execute(ctx context.Context, ps *mapping.PreparedStatement, query string, args []any, stream, ownPS bool) (*Result, error) {
 	if err := bind(*ps, args); err != nil {
 		return nil, err
 	}
+	end := c.begin(ctx)
+	defer func() {
+		if end != nil {
+			end()
+		}
+	}()
 	var pending mapping.PendingResult
 	// duckdb-go's own execution materializes the whole result
 	// (duckdb_pending_prepared); the streaming variant keeps memory flat.
@@ -186,6 +201,7 @@ func (c *Conn) execute(ctx context.Context, ps *mapping.PreparedStatement, query
 		if ownPS {
 			rows.ps = ps
 		}
+		rows.end, end = end, nil
 		c.active = rows
 		return &Result{Rows: rows}, nil
 	case mapping.ResultTypeChangedRows:

@@ -291,9 +291,12 @@ func (db *DB) Connect(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, Translate(err)
 	}
-	c := &Conn{sc: sc}
+	c := &Conn{sc: sc, stmt: &statementContext{}}
 	err = sc.Raw(func(dc any) error {
-		c.conn, err = nativeConn(dc)
+		if c.conn, err = nativeConn(dc); err != nil {
+			return err
+		}
+		c.ctxs, err = contextStore(dc)
 		return err
 	})
 	if err != nil {

@@ -22,6 +22,7 @@ type Rows struct {
 	c      *Conn
 	res    mapping.Result
 	ps     *mapping.PreparedStatement // destroyed on Close when owned
+	end    func()                     // ends the statement (stmtctx.go)
 	query  string
 	opts   arrowmapping.ArrowOptions
 	schema *arrow.Schema
@@ -120,6 +121,12 @@ func (r *Rows) Close() error {
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil
+	}
+	if r.end != nil {
+		// First: a read still in progress (a result closed early) stops
+		// now rather than hold up the result's destruction.
+		r.end()
+		r.end = nil
 	}
 	arrowmapping.DestroyArrowOptions(&r.opts)
 	mapping.DestroyResult(&r.res)
