@@ -141,6 +141,7 @@ func FuzzGatewayMessages(f *testing.F) {
 	f.Add([]byte{'B', 0xff, 0xff, 0xff, 0xf0})
 	f.Add([]byte{'P', 0, 0, 0, 6, 'a', 0})
 	f.Add([]byte{'!', 0, 0, 0, 4})
+	f.Add([]byte("Q\x00\x00\x00VCREATE TABLE IF NO")) // a length past the end of the input
 	f.Add(encode(&pgproto3.Query{String: "SET idle_in_transaction_session_timeout = '1ms'; BEGIN"}))
 
 	fg := startFuzzGateway(f)
@@ -167,6 +168,11 @@ func FuzzGatewayMessages(f *testing.F) {
 				t.Fatalf("the server stopped reading for 10 s")
 			}
 		}
+		// The client has said all it will: a message left incomplete
+		// (a length beyond the bytes sent) ends at EOF, as when a client
+		// dies mid-message, rather than waiting out the deadline for bytes
+		// that never come (which held each such input 10 s).
+		_ = nc.(*net.TCPConn).CloseWrite()
 		if err := <-done; err != nil && !isReset(err) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
