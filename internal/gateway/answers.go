@@ -3,6 +3,7 @@ package gateway
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -110,17 +111,73 @@ func answerText(text string, oids []uint32, args []any) (key string, ok bool) {
 	return b.String(), true
 }
 
-// answerFor returns the answer kept under key in state now, or nil.
+// answerFor returns the answer kept under key in state now, or nil: the
+// session's own, or one shared by a session started alike.
 func (s *session) answerFor(key string, now answerKey) *answer {
 	a := s.answers[key]
+	if a != nil && (a.key.plan != now.plan || a.catalog && a.key != now) {
+		s.dropAnswer(key, a)
+		a = nil
+	}
+	if a == nil && s.shares() {
+		a = s.g.shared.get(s.startedAs+"\x00"+key, now)
+	}
+	return a
+}
+
+// shares reports whether the session's answers are those of every session
+// started with the same role and parameters: nothing it ran changed its
+// own state (SET, DDL, a temporary object), and it is not in a transaction
+// block (whose snapshot may be older than the state).
+func (s *session) shares() bool { return !s.changed && !s.created && s.tx == txIdle }
+
+// sharedAnswers are catalog reads' answers kept for all the sessions
+// started alike, under the role and startup parameters they started with
+// (session.startedAs) and the query's key: what a pool of BI connections,
+// or a client connecting for each query, asks again and again. An entry
+// holds while the catalog's generation and change count and the count of
+// writes are as they were; the session epoch, which counts only a
+// session's own changes, is not compared (shares excludes sessions that
+// made any).
+type sharedAnswers struct {
+	mu    sync.Mutex
+	m     map[string]*answer
+	bytes int
+}
+
+// Bounds of the shared answers, as a session's.
+const (
+	maxSharedAnswers     = 512
+	maxSharedAnswerBytes = 32 << 20
+)
+
+func (c *sharedAnswers) get(key string, now answerKey) *answer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.m[key]
 	if a == nil {
 		return nil
 	}
-	if a.key.plan != now.plan || a.catalog && a.key != now {
-		s.dropAnswer(key, a)
+	if a.key.plan.catalog != now.plan.catalog || a.key.changes != now.changes || a.key.writes != now.writes {
+		delete(c.m, key)
+		c.bytes -= a.bytes
 		return nil
 	}
 	return a
+}
+
+func (c *sharedAnswers) put(key string, a *answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.m[key]; old != nil {
+		delete(c.m, key)
+		c.bytes -= old.bytes
+	}
+	if c.m == nil || len(c.m) >= maxSharedAnswers || c.bytes+a.bytes > maxSharedAnswerBytes {
+		c.m, c.bytes = make(map[string]*answer), 0
+	}
+	c.m[key] = a
+	c.bytes += a.bytes
 }
 
 func (s *session) dropAnswer(key string, a *answer) {
@@ -136,7 +193,11 @@ func (s *session) keepAnswer(key string, at answerKey, catalog, params bool, row
 	if !catalog && (params || len(key) > maxAnswerText || !sql.IsConstantQuery(key)) {
 		return rows
 	}
+	shared := catalog && s.shares() // as the query started
 	return &recording{rows: rows, done: func(a *answer) {
+		if shared {
+			s.g.shared.put(s.startedAs+"\x00"+key, a) // read only from now on
+		}
 		if old := s.answers[key]; old != nil {
 			s.dropAnswer(key, old)
 		}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgerrcode"
 
@@ -380,10 +381,43 @@ var fileFunctionSet = func() map[string]bool {
 // dropped and kept again as they come.
 const maxAllowed = 256
 
-// allowedBefore reports whether text was allowed in the current state.
+// allowedBefore reports whether text was allowed in the current state, to
+// the session or, while it shares (answers.go), to a session of its role
+// started alike.
 func (s *session) allowedBefore(text string) bool {
-	gen, ok := s.allowed[text]
-	return ok && gen == s.planGen()
+	if gen, ok := s.allowed[text]; ok && gen == s.planGen() {
+		return true
+	}
+	// Only with the session's DuckDB variables (the role's privileges,
+	// which the catalog's rows are filtered by) synced at the generation:
+	// the full check (checker) syncs them.
+	gen := s.g.cat.Generation()
+	return s.shares() && s.varsSynced && s.varsGen == gen && s.g.sharedAllowed.has(s.startedAs+"\x00"+text, gen)
+}
+
+// sharedAllowed are the queries allowed to sessions started alike, with the
+// catalog generation each was allowed in: what a query is allowed depends
+// on its text, the role's privileges and the catalog, and the session's
+// temporary objects, which a sharing session has none of.
+type sharedAllowed struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}
+
+func (a *sharedAllowed) has(key string, gen uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g, ok := a.m[key]
+	return ok && g == gen
+}
+
+func (a *sharedAllowed) put(key string, gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil || len(a.m) >= 4*maxAllowed {
+		a.m = make(map[string]uint64)
+	}
+	a.m[key] = gen
 }
 
 // keepAllowed records that text, checked in state gen, was allowed.
@@ -401,6 +435,9 @@ func (s *session) keepAllowed(text string, gen planGen) {
 		s.allowed = make(map[string]planGen)
 	}
 	s.allowed[text] = gen
+	if s.shares() {
+		s.g.sharedAllowed.put(s.startedAs+"\x00"+text, gen.catalog)
+	}
 }
 
 // queryVerb are the leading keywords of queries (as plannable has them).

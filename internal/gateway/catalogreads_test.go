@@ -74,6 +74,23 @@ func TestCatalogReadsKept(t *testing.T) {
 	rows(s, "ROLLBACK")
 	kept(tables, "ck_a", "ck_v")
 
+	// A transaction block reads one snapshot: another session's DDL
+	// committed meanwhile is not seen in it, and is once the block ends.
+	// (What the block read must not be kept under the state after that
+	// DDL.)
+	rows(s, "BEGIN")
+	if got := rows(s, tables); !slices.Equal(got, []string{"ck_a", "ck_v"}) {
+		t.Fatalf("in the block: got %q", got)
+	}
+	rows(other, "CREATE TABLE ck_b (id INTEGER)")
+	for range 2 {
+		if got := rows(s, tables); !slices.Equal(got, []string{"ck_a", "ck_v"}) {
+			t.Fatalf("in the block after another session's CREATE: got %q", got)
+		}
+	}
+	rows(s, "COMMIT")
+	kept(tables, "ck_a", "ck_b", "ck_v")
+
 	// Table data: DuckDB's row counts (pg_class.reltuples) move with
 	// INSERT and DELETE from any session, which the catalog does not see.
 	counts := `SELECT relname, reltuples FROM pg_class WHERE relname = 'ck_a'`
@@ -196,4 +213,79 @@ func TestCatalogReadTooLargeNotKept(t *testing.T) {
 	if _, ok := s.answers[key]; ok {
 		t.Fatalf("an answer of over %d bytes was kept", maxAnswerBytes)
 	}
+}
+
+// Sessions started alike (role and startup parameters) share catalog
+// reads' answers until one changes its own state; a session of another
+// role, or one that ran SET, or one in a transaction block, does not.
+func TestCatalogReadsShared(t *testing.T) {
+	g := openGateway(t)
+	run := func(s *session, q string) []string {
+		t.Helper()
+		r := &recorder{}
+		if err := s.SimpleQuery(t.Context(), q, r); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return r.rows
+	}
+	q := `SELECT relname FROM pg_class WHERE relname LIKE 'sh_%' ORDER BY 1`
+	key, _ := answerText(pgcatalog.Resolve(q), nil, nil)
+	sharedFor := func(s *session) bool { return s.answerFor(key, s.answerKey()) != nil }
+
+	admin := newTestSession(t, g)
+	run(admin, "CREATE ROLE sh_reader LOGIN")
+	run(admin, "CREATE TABLE sh_t (id INTEGER)")
+	a := newTestSession(t, g)
+	if got := run(a, q); !slices.Equal(got, []string{"sh_t"}) {
+		t.Fatalf("got %q", got)
+	}
+	b := newTestSession(t, g)
+	if len(b.answers) != 0 || !sharedFor(b) {
+		t.Fatal("a session started alike does not get the shared answer")
+	}
+	if got := run(b, q); !slices.Equal(got, []string{"sh_t"}) {
+		t.Fatalf("shared replay: got %q", got)
+	}
+
+	// A change anywhere: the next session's answer is DuckDB's again.
+	run(admin, "CREATE TABLE sh_u (id INTEGER)")
+	c := newTestSession(t, g)
+	if sharedFor(c) {
+		t.Fatal("a shared answer outlived a CREATE")
+	}
+	if got := run(c, q); !slices.Equal(got, []string{"sh_t", "sh_u"}) {
+		t.Fatalf("after CREATE: got %q", got)
+	}
+
+	// Another role: its own answers (it may list nothing here).
+	ws, err := g.NewSession(t.Context(), wire.StartupInfo{User: "sh_reader", Database: DatabaseName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := ws.(*session)
+	t.Cleanup(func() { reader.Close() })
+	if sharedFor(reader) {
+		t.Fatal("a session of another role got the superuser's answer")
+	}
+	if got := run(reader, q); len(got) != 0 {
+		t.Fatalf("the reader lists %q without privileges", got)
+	}
+
+	// A session that ran SET, or is in a block, neither uses nor adds.
+	d := newTestSession(t, g)
+	run(d, "SET application_name = 'x'")
+	if sharedFor(d) {
+		t.Fatal("a session that ran SET got the shared answer")
+	}
+	e := newTestSession(t, g)
+	run(e, "BEGIN")
+	if sharedFor(e) {
+		t.Fatal("a session in a transaction block got the shared answer")
+	}
+	run(admin, "CREATE TABLE sh_v (id INTEGER)")
+	run(e, q) // DuckDB, in e's block; not shared
+	if f := newTestSession(t, g); sharedFor(f) {
+		t.Fatal("an answer read in a transaction block was shared")
+	}
+	run(e, "COMMIT")
 }

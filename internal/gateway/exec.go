@@ -148,6 +148,13 @@ var readVerbs = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "F
 func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stmt, args []any, w wire.ResultWriter) (*cursor, error) {
 	kw := sql.LeadingKeywords(text, 4)
 	verb := txVerb(kw)
+	if len(kw) == 0 || !readVerbs[kw[0]] {
+		// After the statement, and after a transaction block's end (a
+		// kept catalog read from inside the block read its snapshot):
+		// answers.go.
+		defer s.g.writes.Add(1)
+		s.created = s.created || len(kw) > 0 && (kw[0] == "CREATE" || kw[0] == "ATTACH" || kw[0] == "IMPORT")
+	}
 	switch {
 	case verb == "BEGIN" && s.tx != txIdle:
 		return s.done("BEGIN", warning(pgerrcode.ActiveSQLTransaction, "there is already a transaction in progress")), nil
@@ -169,10 +176,6 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	// in the same transaction (authorize.go's ownership).
 	after := s.ownership
 	s.ownership = nil
-	if len(kw) == 0 || !readVerbs[kw[0]] {
-		defer s.g.writes.Add(1) // after the statement (answers.go)
-		s.created = s.created || len(kw) > 0 && (kw[0] == "CREATE" || kw[0] == "ATTACH" || kw[0] == "IMPORT")
-	}
 	// A constant query or catalog read DuckDB already answered in this
 	// state (answers.go), or one to keep the answer of. The state is read
 	// before DuckDB runs the query.

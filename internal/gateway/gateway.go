@@ -143,7 +143,11 @@ type Gateway struct {
 	// depend on it (answers.go).
 	writes    atomic.Uint64
 	userNames userNames // catalogreads.go
-	baseDir   string
+	// shared holds catalog reads' answers, and sharedAllowed the queries
+	// allowed, for sessions started alike (answers.go, authorize.go).
+	shared        sharedAnswers
+	sharedAllowed sharedAllowed
+	baseDir       string
 
 	stopSched context.CancelFunc
 	schedDone chan struct{}

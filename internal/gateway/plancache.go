@@ -214,6 +214,7 @@ func rebinds(st sql.Statement) bool {
 func (s *session) ran(st sql.Statement) {
 	if rebinds(st) {
 		s.epoch++
+		s.changed = true
 		if s.tx != txIdle {
 			s.txRebinds = true
 		}

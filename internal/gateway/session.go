@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgerrcode"
 
@@ -61,7 +62,8 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		conn.Close()
 		return nil, engine.Translate(err)
 	}
-	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.NewWithDefaults(info.Params, g.opts.SessionDefaults)}
+	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.NewWithDefaults(info.Params, g.opts.SessionDefaults),
+		startedAs: startedAs(info)}
 	// The role's privileges, for the system tables' row filters and
 	// pg_catalog (authorize.go).
 	if _, err := s.checker(ctx); err != nil {
@@ -69,6 +71,22 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		return nil, engine.Translate(err)
 	}
 	return s, nil
+}
+
+// startedAs is what a session's shared answers are kept under: its role
+// and startup parameters.
+func startedAs(info wire.StartupInfo) string {
+	keys := make([]string, 0, len(info.Params))
+	for k := range info.Params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(info.User)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + info.Params[k])
+	}
+	return b.String()
 }
 
 // Transaction states, as ReadyForQuery reports them.
@@ -102,6 +120,12 @@ type session struct {
 	ownership []string
 	tempObjs  map[string]access.Temp
 	created   bool // the session ran a CREATE: it may have temporary objects (catalogreads.go)
+	// startedAs is the session's role and startup parameters; changed
+	// is set once a statement changed the session's own state (SET, DDL,
+	// PRAGMA: what moves its epoch). Until then it shares kept answers
+	// with the sessions started alike (answers.go).
+	startedAs string
+	changed   bool
 	tempEpoch uint64
 
 	// Kept plans of queries (plancache.go), and what says they are stale.
