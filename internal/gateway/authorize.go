@@ -64,6 +64,11 @@ func (s *session) scope() access.Scope {
 // temps returns the session's temporary objects, read from its DuckDB
 // connection once per epoch (every CREATE or DROP moves it).
 func (s *session) temps(ctx context.Context) (map[string]access.Temp, error) {
+	if !s.created {
+		// Temporary objects come only from a CREATE the session ran
+		// (its current_database() macro is not one of them).
+		return nil, nil
+	}
 	if s.tempObjs != nil && s.tempEpoch == s.epoch {
 		return s.tempObjs, nil
 	}

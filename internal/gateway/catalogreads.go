@@ -87,7 +87,14 @@ func (s *session) catalogRead(ctx context.Context, text string) bool {
 	if v, ok := s.catalogVerdicts[text]; ok && v.gen == gen {
 		return v.ok
 	}
+	shares := s.shares()
+	if shares && s.g.sharedVerdicts.has(text, gen.catalog) {
+		return true
+	}
 	ok := s.judgeCatalogRead(ctx, text)
+	if ok && shares {
+		s.g.sharedVerdicts.put(text, gen.catalog)
+	}
 	if s.catalogVerdicts == nil || len(s.catalogVerdicts) >= maxAnswers {
 		s.catalogVerdicts = make(map[string]catalogVerdict)
 	}
@@ -96,10 +103,38 @@ func (s *session) catalogRead(ctx context.Context, text string) bool {
 }
 
 // judgedCatalogRead reports whether text was judged a catalog read in the
-// current state, without judging it.
+// current state, by the session or, while it shares, by a session started
+// alike, without judging it.
 func (s *session) judgedCatalogRead(text string) bool {
-	v, ok := s.catalogVerdicts[text]
-	return ok && v.ok && v.gen == s.planGen()
+	if v, ok := s.catalogVerdicts[text]; ok && v.gen == s.planGen() {
+		return v.ok
+	}
+	return s.shares() && s.g.sharedVerdicts.has(text, s.g.cat.Generation())
+}
+
+// sharedVerdicts are the texts judged catalog reads by sessions that share
+// (answers.go), with the catalog generation of each judgement: for them a
+// verdict depends on the text and the catalog only (no temporary objects,
+// no DDL of their own). Only catalog reads are recorded.
+type sharedVerdicts struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}
+
+func (v *sharedVerdicts) has(text string, gen uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	g, ok := v.m[text]
+	return ok && g == gen
+}
+
+func (v *sharedVerdicts) put(text string, gen uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxSharedAnswers {
+		v.m = make(map[string]uint64)
+	}
+	v.m[text] = gen
 }
 
 func (s *session) judgeCatalogRead(ctx context.Context, text string) bool {

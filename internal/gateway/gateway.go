@@ -145,9 +145,10 @@ type Gateway struct {
 	userNames userNames // catalogreads.go
 	// shared holds catalog reads' answers, and sharedAllowed the queries
 	// allowed, for sessions started alike (answers.go, authorize.go).
-	shared        sharedAnswers
-	sharedAllowed sharedAllowed
-	baseDir       string
+	shared         sharedAnswers
+	sharedAllowed  sharedAllowed
+	sharedVerdicts sharedVerdicts // catalogreads.go
+	baseDir        string
 
 	stopSched context.CancelFunc
 	schedDone chan struct{}
