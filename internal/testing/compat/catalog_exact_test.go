@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ func TestCatalogAnswersAfterRandomDDL(t *testing.T) {
 			t.Fatalf("SLUICE_TEST_SEED=%q: %v", v, err)
 		}
 	}
-	steps := 24
+	steps := 36
 	if v := os.Getenv("SLUICE_TEST_STEPS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -80,8 +81,8 @@ func TestCatalogAnswersAfterRandomDDL(t *testing.T) {
 		ctx:     ctx,
 		queries: queries,
 		rng:     rand.New(rand.NewSource(seed)),
-		a:       &catSession{name: "A", role: "sluice", dsn: dsn, conn: a},
-		a2:      &catSession{name: "A2", role: "analyst", dsn: analystDSN, conn: connect(t, analystDSN)},
+		a:       &catSession{name: "A", role: "sluice", dsn: dsn, conn: a, settings: map[string]string{}},
+		a2:      &catSession{name: "A2", role: "analyst", dsn: analystDSN, conn: connect(t, analystDSN), settings: map[string]string{}},
 		c:       connect(t, dsn),
 		tables:  []*ddlTable{{name: "py_t", cols: []string{"id", "name", "amount", "day"}, views: 2}},
 	}
@@ -165,6 +166,9 @@ type catSession struct {
 	conn            *pgx.Conn
 	// local is set while the session has state no fresh session shares.
 	local bool
+	// settings are the SET statements in force on the session; a fresh
+	// session runs them first, so it asks with the same settings.
+	settings map[string]string
 }
 
 // ddlTable is a table the sequence made, with what depends on it.
@@ -325,7 +329,9 @@ var ddlStepKinds = []ddlStep{
 	}),
 	plain("drop schema", func(h *ddlHarness, _ *pgx.Conn) []string {
 		for i, s := range h.schemas {
-			if h.tablesIn(s) == 0 {
+			// Not one on a session's search_path, which a fresh session
+			// could then not SET.
+			if h.tablesIn(s) == 0 && !strings.Contains(h.a.settings["search_path"]+" "+h.a2.settings["search_path"], " "+s) {
 				h.schemas = slices.Delete(h.schemas, i, i+1)
 				return []string{"DROP SCHEMA " + s}
 			}
@@ -382,10 +388,53 @@ var ddlStepKinds = []ddlStep{
 			t, s = h.newTable()
 			pre = append(pre, s)
 		}
+		if t.rows > 0 && h.rng.Intn(3) == 0 {
+			return append(pre, fmt.Sprintf("DELETE FROM %s WHERE id %% 2 = 0", t.qname()))
+		}
 		n := 1 + h.rng.Intn(50)
 		t.rows += n
-		return append(pre, fmt.Sprintf("INSERT INTO %s (id, v) SELECT i, 'r' || i FROM range(%d) r(i)", t.qname(), n))
+		return append(pre, fmt.Sprintf("INSERT INTO %s (%s, %s) SELECT i, 'r' || i FROM range(%d) r(i)", t.qname(), t.cols[0], t.cols[1], n))
 	}),
+	{kind: "session setting", run: func(h *ddlHarness, full bool) {
+		// search_path changes what is visible (pg_table_is_visible,
+		// current_schema()), TimeZone what SHOW answers: the session's
+		// own kept answers must follow its settings.
+		s := h.a
+		if h.rng.Intn(2) == 0 {
+			s = h.a2
+		}
+		var stmt string
+		switch h.rng.Intn(3) {
+		case 0:
+			stmt = "RESET search_path"
+			delete(s.settings, "search_path")
+		case 1:
+			stmt = "RESET search_path"
+			delete(s.settings, "search_path")
+			if len(h.schemas) > 0 {
+				// A makes tables unqualified, in public, so public stays
+				// first there; A2 makes none, so its current_schema()
+				// may change.
+				path := "public, " + h.schemas[h.rng.Intn(len(h.schemas))]
+				if s == h.a2 {
+					path = h.schemas[h.rng.Intn(len(h.schemas))] + ", public"
+				}
+				stmt = "SET search_path TO " + path
+				s.settings["search_path"] = stmt
+			}
+		default:
+			stmt = "SET TimeZone TO 'Europe/Paris'"
+			if _, set := s.settings["timezone"]; set {
+				stmt = "RESET TimeZone"
+				delete(s.settings, "timezone")
+			} else {
+				s.settings["timezone"] = stmt
+			}
+		}
+		label := "session setting on " + s.name + ": " + stmt
+		h.exec(s.conn, label, stmt)
+		h.check(label, full)
+	}},
 	plain("materialized view", func(h *ddlHarness, _ *pgx.Conn) []string {
 		if len(h.matviews) > 0 && h.rng.Intn(2) == 0 {
 			i := h.rng.Intn(len(h.matviews))
@@ -575,6 +624,12 @@ func (h *ddlHarness) checkSession(s *catSession, label string, full bool) {
 			return
 		}
 		defer fresh.Close(h.ctx)
+		for _, set := range slices.Sorted(maps.Values(s.settings)) {
+			if _, err := fresh.Exec(h.ctx, set); err != nil {
+				h.t.Errorf("step %d: a fresh session as %s: %s: %v", h.step, s.role, set, err)
+				return
+			}
+		}
 	}
 	for i, q := range h.queries {
 		if !full && (i+h.checks)%4 != 0 {
