@@ -363,7 +363,7 @@ func printBICPU() {
 			verdict = "yes"
 			met++
 		}
-		fmt.Printf("| %s | %.2f | %.2f | %.2f | %.3f | %.1fx | %s |\n", where,
+		fmt.Printf("| %s | %.2f | %.2f | %.2f | %.3f | %.2fx | %s |\n", where,
 			median(col[0])*1000, median(col[1])*1000, median(col[2])*1000, median(col[3])*1000, median(ratios), verdict)
 	}
 	fmt.Printf("\n%d of %d queries under 5 ms of sluice CPU warm", met, len(biResults))
