@@ -21,12 +21,13 @@ import (
 )
 
 // TestCatalogAnswersAfterRandomDDL checks that catalog answers stay exact
-// through a seeded random sequence of DDL, DML, role and grant changes made
-// from several sessions. After each step every catalog query (the BI suite
-// and the pgbench introspection script) runs twice on long-lived sessions
-// and once on a brand-new session of the same role, which cannot have
-// anything kept from before the step: any difference is a stale or wrong
-// answer. It is black-box through the wire, so it holds for a gateway that
+// through a seeded random sequence of DDL, DML, role, grant and session
+// setting changes made from several sessions. After each step every
+// catalog query (the BI suite and the pgbench introspection script) runs
+// twice on long-lived sessions and once on a brand-new session of the same
+// role and settings, which cannot have anything kept from before the step:
+// any difference (rows as a multiset, errors by SQLSTATE) is a stale or
+// wrong answer. It is black-box through the wire, so it holds for a gateway that
 // keeps catalog answers per session as well as for one that keeps nothing.
 //
 // Sessions: A (the superuser sluice), A2 (a non-superuser role, analyst,
@@ -35,7 +36,8 @@ import (
 // transaction block, a temporary table) no fresh session can share its
 // view, so there A's second run is compared with its first, both after the
 // step; the state is ended within the step, and the next comparison with a
-// fresh session shows whether an answer kept during it outlived it.
+// fresh session shows whether an answer kept during it outlived it. (SET
+// ROLE, which would be another such state, Sluice does not have.)
 //
 // SLUICE_TEST_SEED replays a sequence; SLUICE_TEST_STEPS changes its length.
 func TestCatalogAnswersAfterRandomDDL(t *testing.T) {
@@ -87,6 +89,9 @@ func TestCatalogAnswersAfterRandomDDL(t *testing.T) {
 		tables:  []*ddlTable{{name: "py_t", cols: []string{"id", "name", "amount", "day"}, views: 2}},
 	}
 	h.check("fixture", true)
+	if t.Failed() {
+		t.FailNow()
+	}
 
 	// The first steps are every kind once, in a random order, each checked
 	// with every query; the rest are drawn at random and checked with every
@@ -610,9 +615,6 @@ func (h *ddlHarness) check(label string, full bool) {
 		wg.Go(func() { h.checkSession(s, label, full) })
 	}
 	wg.Wait()
-	if h.t.Failed() {
-		h.t.FailNow()
-	}
 }
 
 func (h *ddlHarness) checkSession(s *catSession, label string, full bool) {
