@@ -40,6 +40,12 @@ var overlayRelations, overlayFunctions = func() (map[string]bool, map[string]boo
 
 var overlayName = regexp.MustCompile(`^\s*CREATE OR REPLACE (VIEW|MACRO) ` + Schema + `\.([a-z_0-9]+)`)
 
+// duckdbCatalogRelations are relations of DuckDB's own pg_catalog that the
+// overlays do not replace and that are views over its catalog functions
+// only: pg_depend (duckdb_dependencies()), pg_enum (duckdb_types()),
+// pg_sequence (duckdb_sequences()'s definitions, not their values).
+var duckdbCatalogRelations = map[string]bool{"pg_depend": true, "pg_enum": true, "pg_sequence": true}
+
 // stableOverlay reports whether name, an overlay relation or function in
 // pg_sluice or pg_sluice_info, is stable.
 func stableOverlay(name string) bool { return !unstableOverlays[name] }
@@ -51,7 +57,11 @@ func stableOverlay(name string) bool { return !unstableOverlays[name] }
 // temporary schema takes that name before the catalog's.
 func StableRelation(schema, name string) bool {
 	switch schema {
-	case Schema, "":
+	case "":
+		return overlayRelations[name] && stableOverlay(name) || duckdbCatalogRelations[name]
+	case "pg_catalog":
+		return duckdbCatalogRelations[name]
+	case Schema:
 		return overlayRelations[name] && stableOverlay(name)
 	case infoSchema, "information_schema":
 		// DuckDB's views over its catalog functions, and the overlays

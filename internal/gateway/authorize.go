@@ -75,7 +75,8 @@ func (s *session) temps(ctx context.Context) (map[string]access.Temp, error) {
 	rows, err := s.conn.Query(ctx, `SELECT 'table', table_name, '' FROM duckdb_tables() WHERE temporary
 		UNION ALL SELECT 'view', view_name, sql FROM duckdb_views() WHERE temporary AND NOT internal
 		UNION ALL SELECT DISTINCT CASE function_type WHEN 'table_macro' THEN 'table macro' ELSE 'macro' END, function_name, coalesce(macro_definition, '')
-			FROM duckdb_functions() WHERE database_name = 'temp' AND function_type IN ('macro', 'table_macro') AND function_name <> 'current_database'`)
+			FROM duckdb_functions() WHERE database_name = 'temp' AND function_type IN ('macro', 'table_macro')
+			AND function_name NOT IN ('`+strings.Join(sessionMacroNames, "', '")+`')`)
 	if err != nil {
 		return nil, err
 	}

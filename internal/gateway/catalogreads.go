@@ -53,6 +53,10 @@ var catalogWords = regexp.MustCompile(`(?i)\b(pg_[a-z_]+|information_schema|vers
 // constants or special nodes).
 var unstableWords = regexp.MustCompile(`(?i)\b(now|current_date|current_time|current_timestamp|localtime|localtimestamp|transaction_timestamp|statement_timestamp|clock_timestamp|timeofday|get_current_time|get_current_timestamp|random|setseed|gen_random_uuid|uuid|uuidv4|uuidv7|nextval|currval|txid_current|pg_backend_pid|pg_postmaster_start_time|pg_conf_load_time|pg_stat_activity|pg_locks|pg_prepared_statements)\b`)
 
+// pureTableFunctions are DuckDB's table functions whose rows are a function
+// of their arguments only (catalog queries unnest arrays of the catalog).
+var pureTableFunctions = map[string]bool{"generate_series": true, "range": true, "unnest": true, "generate_subscripts": true}
+
 // sessionFunctions are DuckDB's built-ins that read the session's state
 // (its role, search path, settings, database) and nothing else: stable
 // while the session's epoch holds (SET and SET ROLE move it).
@@ -67,7 +71,8 @@ type catalogVerdict struct {
 }
 
 // catalogRead reports whether text, a query the session is about to pass
-// to DuckDB, is a catalog read. Verdicts are kept per text and state.
+// to DuckDB (its pg_catalog names resolved: pgcatalog.Resolve), is a
+// catalog read. Verdicts are kept per text and state.
 func (s *session) catalogRead(ctx context.Context, text string) bool {
 	if len(text) > maxCatalogText || !catalogWords.MatchString(text) || unstableWords.MatchString(text) {
 		return false
@@ -138,11 +143,19 @@ func (v *sharedVerdicts) put(text string, gen uint64) {
 }
 
 func (s *session) judgeCatalogRead(ctx context.Context, text string) bool {
-	a, err := s.g.analyze(ctx, pgcatalog.Resolve(text))
-	if err != nil || a.ListsCatalog || len(a.TableFunctions) > 0 || len(a.Tables) == 0 && len(a.Functions) == 0 {
+	a, err := s.g.analyze(ctx, text) // as DuckDB runs it: resolved
+	if err != nil || a.ListsCatalog || len(a.Tables) == 0 && len(a.Functions) == 0 {
 		return false
 	}
 	var unqualified []string
+	for _, f := range a.TableFunctions {
+		if f.Catalog != "" && f.Catalog != "system" || !pgcatalog.StableFunction(f.Schema, f.Name) && (f.Schema != "" || !pureTableFunctions[strings.ToLower(f.Name)]) {
+			return false
+		}
+		if f.Schema == "" {
+			unqualified = append(unqualified, f.Name)
+		}
+	}
 	for _, t := range a.Tables {
 		if t.Catalog != "" && t.Catalog != "system" || !pgcatalog.StableRelation(t.Schema, t.Name) {
 			return false
@@ -155,10 +168,13 @@ func (s *session) judgeCatalogRead(ctx context.Context, text string) bool {
 		if f.Catalog != "" && f.Catalog != "system" {
 			return false
 		}
-		if !pgcatalog.StableFunction(f.Schema, f.Name) && (f.Schema != "" || !s.g.consistentBuiltins[strings.ToLower(f.Name)] && !sessionFunctions[strings.ToLower(f.Name)]) {
+		// A built-in, unqualified or in main (as the dialect writes some:
+		// main.trim), unless a macro of the warehouse's takes its name.
+		builtin := f.Schema == "" || f.Schema == "main"
+		if !pgcatalog.StableFunction(f.Schema, f.Name) && (!builtin || !s.g.consistentBuiltins[strings.ToLower(f.Name)] && !sessionFunctions[strings.ToLower(f.Name)]) {
 			return false
 		}
-		if f.Schema == "" {
+		if builtin {
 			unqualified = append(unqualified, f.Name)
 		}
 	}
@@ -233,11 +249,16 @@ func (u *userNames) get(ctx context.Context, g *Gateway) (map[string]bool, error
 }
 
 // consistentBuiltinNames returns DuckDB's built-in functions every overload
-// of which is CONSISTENT: the same arguments give the same answer, in any
-// query, at any time.
+// of which is CONSISTENT (the same arguments give the same answer, in any
+// query, at any time), and its built-in macros (which DuckDB gives no
+// stability) whose definitions call no function that is not.
 func consistentBuiltinNames(ctx context.Context, db *engine.DB) (map[string]bool, error) {
-	rows, err := db.SQL().QueryContext(ctx, `SELECT lower(function_name) FROM duckdb_functions()
-		WHERE database_name = 'system' GROUP BY 1 HAVING bool_and(stability = 'CONSISTENT')`)
+	rows, err := db.SQL().QueryContext(ctx, `WITH f AS (SELECT lower(function_name) AS name, function_type AS kind, stability, macro_definition
+			FROM duckdb_functions() WHERE database_name = 'system'),
+		unstable AS (SELECT DISTINCT name FROM f WHERE kind NOT IN ('macro', 'table_macro') AND stability IS DISTINCT FROM 'CONSISTENT')
+		SELECT name FROM f GROUP BY name HAVING bool_and(kind NOT IN ('macro', 'table_macro') AND stability = 'CONSISTENT'
+			OR kind = 'macro' AND NOT EXISTS (SELECT 1 FROM unstable u
+				WHERE regexp_matches(lower(coalesce(macro_definition, '')), '\b' || regexp_escape(u.name) || '\b')))`)
 	if err != nil {
 		return nil, err
 	}

@@ -155,6 +155,23 @@ func TestCatalogReadsFollowPrivileges(t *testing.T) {
 	reader := ws.(*session)
 	t.Cleanup(func() { reader.Close() })
 
+	// The session's role, as PostgreSQL names it (DuckDB's own functions
+	// answer "duckdb").
+	for _, c := range []struct {
+		s    *session
+		want string
+	}{{admin, "sluice"}, {reader, "ck_reader"}} {
+		for range 2 {
+			got := must(c.s, `SELECT current_user, session_user, user, current_role, current_user(), (SELECT count(*) FROM pg_roles WHERE rolname = current_user)`)
+			if want := strings.Repeat(c.want+" ", 5) + "1"; len(got) != 1 || got[0] != want {
+				t.Fatalf("as %s: got %q, want %q", c.want, got, want)
+			}
+		}
+	}
+	if got := must(admin, `SELECT CASE WHEN has_table_privilege(current_user, 'pg_catalog.pg_class', 'select') THEN 'yes' ELSE 'no' END`); !slices.Equal(got, []string{"yes"}) {
+		t.Fatalf("has_table_privilege(current_user, ...) for the superuser: %q", got)
+	}
+
 	listed := `SELECT relname FROM pg_class WHERE relname = 'ck_secret'`
 	for range 2 {
 		if got := must(reader, listed); len(got) != 0 {

@@ -57,10 +57,14 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 		return nil, engine.Translate(err)
 	}
 	// current_database() answers the name clients connected to, not the
-	// DuckDB file's name.
-	if _, err := conn.Exec(ctx, "CREATE OR REPLACE TEMP MACRO current_database() AS "+sql.QuoteLiteral(DatabaseName)); err != nil {
-		conn.Close()
-		return nil, engine.Translate(err)
+	// DuckDB file's name; current_user and its kin the session's role, not
+	// DuckDB's "duckdb" (has_table_privilege(current_user, ...) and
+	// pg_roles WHERE rolname = current_user are what BI tools ask).
+	for _, m := range sessionMacros(info.User) {
+		if _, err := conn.Exec(ctx, m); err != nil {
+			conn.Close()
+			return nil, engine.Translate(err)
+		}
 	}
 	s := &session{g: g, conn: conn, user: info.User, tx: txIdle, plans: newPlanCache(planCacheSize), settings: settings.NewWithDefaults(info.Params, g.opts.SessionDefaults),
 		startedAs: startedAs(info)}
@@ -72,6 +76,20 @@ func (g *Gateway) NewSession(ctx context.Context, info wire.StartupInfo) (wire.S
 	}
 	return s, nil
 }
+
+// sessionMacros are the session's own temporary macros: the names of its
+// database and role.
+func sessionMacros(role string) []string {
+	out := []string{"CREATE OR REPLACE TEMP MACRO current_database() AS " + sql.QuoteLiteral(DatabaseName)}
+	for _, name := range sessionMacroNames[1:] {
+		out = append(out, "CREATE OR REPLACE TEMP MACRO "+sql.QuoteIdent(name)+"() AS "+sql.QuoteLiteral(role))
+	}
+	return out
+}
+
+// sessionMacroNames are the macros sessionMacros makes; they are not the
+// session's temporary objects as users see them (temps).
+var sessionMacroNames = []string{"current_database", "current_user", "session_user", "user", "current_role"}
 
 // startedAs is what a session's shared answers are kept under: its role
 // and startup parameters.

@@ -620,8 +620,15 @@ func (h *ddlHarness) check(label string, full bool) {
 func (h *ddlHarness) checkSession(s *catSession, label string, full bool) {
 	var fresh *pgx.Conn
 	if !s.local {
-		var err error
-		if fresh, err = pgx.Connect(h.ctx, s.dsn); err != nil {
+		// A startup parameter of its own: sessions started alike share
+		// kept catalog answers, and the reference must be DuckDB's own.
+		cfg, err := pgx.ParseConfig(s.dsn)
+		if err != nil {
+			h.t.Errorf("step %d: %v", h.step, err)
+			return
+		}
+		cfg.RuntimeParams["application_name"] = fmt.Sprintf("reference-%d-%d", h.step, h.checks)
+		if fresh, err = pgx.ConnectConfig(h.ctx, cfg); err != nil {
 			h.t.Errorf("step %d: a fresh session as %s: %v", h.step, s.role, err)
 			return
 		}
