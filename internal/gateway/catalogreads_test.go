@@ -264,6 +264,39 @@ func TestCatalogReadsShared(t *testing.T) {
 		t.Fatalf("shared replay: got %q", got)
 	}
 
+	// Parse, Bind, Execute of the same text on a new session: described
+	// and answered from the shared answer, without preparing it in DuckDB.
+	x := newTestSession(t, g)
+	st, err := x.Prepare(t.Context(), q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.(*statement).prep != nil || len(st.Columns()) != 1 || st.Columns()[0].Name != "relname" {
+		t.Fatalf("Parse with a shared answer: prep %v, columns %+v", st.(*statement).prep, st.Columns())
+	}
+	pt, err := st.Bind(t.Context(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{}
+	if _, err := pt.Execute(t.Context(), r, 0); err != nil || !slices.Equal(r.rows, []string{"sh_t"}) {
+		t.Fatalf("Execute: %q, %v", r.rows, err)
+	}
+	pt.Close()
+	// Still right once the answer is stale: the text runs in DuckDB.
+	run(admin, "CREATE TABLE sh_w (id INTEGER)")
+	pt, err = st.Bind(t.Context(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = &recorder{}
+	if _, err := pt.Execute(t.Context(), r, 0); err != nil || !slices.Equal(r.rows, []string{"sh_t", "sh_w"}) {
+		t.Fatalf("Execute after CREATE: %q, %v", r.rows, err)
+	}
+	pt.Close()
+	st.Close()
+	run(admin, "DROP TABLE sh_w")
+
 	// A change anywhere: the next session's answer is DuckDB's again.
 	run(admin, "CREATE TABLE sh_u (id INTEGER)")
 	c := newTestSession(t, g)
