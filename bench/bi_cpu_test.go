@@ -18,6 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluice-db/sluice/internal/testing/compat"
 )
 
 // BIQueriesCPU: the server CPU each catalog query of the BI compatibility
@@ -86,36 +88,16 @@ var (
 	biFailed  = map[string]string{}      // queries left out, with why
 )
 
-// biQuery is one block of bi_queries.sql (the format its header states:
-// four metadata lines, then the query up to the next "-- client:").
+// biQuery is one query of the suite, named by its line and client.
 type biQuery struct {
 	where, text string
 }
 
 func biQueries(src string) []biQuery {
 	var out []biQuery
-	var cur *biQuery
-	var body []string
-	flush := func() {
-		if cur != nil {
-			cur.text = strings.TrimSpace(strings.Join(body, "\n"))
-			out = append(out, *cur)
-		}
-		body = nil
+	for _, q := range compat.ParseBIQueries(src) {
+		out = append(out, biQuery{where: fmt.Sprintf("%d %s", q.Line, strings.SplitN(q.Client, " (", 2)[0]), text: q.Text})
 	}
-	for i, line := range strings.Split(src, "\n") {
-		switch {
-		case strings.HasPrefix(line, "-- client:"):
-			flush()
-			client := strings.TrimSpace(strings.TrimPrefix(line, "-- client:"))
-			cur = &biQuery{where: fmt.Sprintf("%d %s", i+1, strings.SplitN(client, " (", 2)[0])}
-		case cur == nil:
-		case len(body) == 0 && (strings.HasPrefix(line, "-- source:") || strings.HasPrefix(line, "-- filled:") || strings.HasPrefix(line, "-- expect:")):
-		default:
-			body = append(body, line)
-		}
-	}
-	flush()
 	return out
 }
 

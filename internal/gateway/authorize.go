@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgerrcode"
 
@@ -401,30 +400,11 @@ func (s *session) allowedBefore(text string) bool {
 	return s.shares() && s.varsSynced && s.varsGen == gen && s.g.sharedAllowed.has(s.startedAs+"\x00"+text, gen)
 }
 
-// sharedAllowed are the queries allowed to sessions started alike, with the
-// catalog generation each was allowed in: what a query is allowed depends
-// on its text, the role's privileges and the catalog, and the session's
-// temporary objects, which a sharing session has none of.
-type sharedAllowed struct {
-	mu sync.Mutex
-	m  map[string]uint64
-}
-
-func (a *sharedAllowed) has(key string, gen uint64) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	g, ok := a.m[key]
-	return ok && g == gen
-}
-
-func (a *sharedAllowed) put(key string, gen uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil || len(a.m) >= 4*maxAllowed {
-		a.m = make(map[string]uint64)
-	}
-	a.m[key] = gen
-}
+// sharedAllowed (a genSet: gateway.go) are the queries allowed to sessions
+// started alike, with the catalog generation each was allowed in: what a
+// query is allowed depends on its text, the role's privileges and the
+// catalog, and the session's temporary objects, which a sharing session
+// has none of.
 
 // keepAllowed records that text, checked in state gen, was allowed.
 func (s *session) keepAllowed(text string, gen planGen) {

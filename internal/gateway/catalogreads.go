@@ -117,30 +117,11 @@ func (s *session) judgedCatalogRead(text string) bool {
 	return s.shares() && s.g.sharedVerdicts.has(text, s.g.cat.Generation())
 }
 
-// sharedVerdicts are the texts judged catalog reads by sessions that share
-// (answers.go), with the catalog generation of each judgement: for them a
-// verdict depends on the text and the catalog only (no temporary objects,
-// no DDL of their own). Only catalog reads are recorded.
-type sharedVerdicts struct {
-	mu sync.Mutex
-	m  map[string]uint64
-}
-
-func (v *sharedVerdicts) has(text string, gen uint64) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	g, ok := v.m[text]
-	return ok && g == gen
-}
-
-func (v *sharedVerdicts) put(text string, gen uint64) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.m == nil || len(v.m) >= maxSharedAnswers {
-		v.m = make(map[string]uint64)
-	}
-	v.m[text] = gen
-}
+// sharedVerdicts (a genSet: gateway.go) are the texts judged catalog reads
+// by sessions that share (answers.go), with the catalog generation of each
+// judgement: for them a verdict depends on the text and the catalog only
+// (no temporary objects, no DDL of their own). Only catalog reads are
+// recorded.
 
 func (s *session) judgeCatalogRead(ctx context.Context, text string) bool {
 	a, err := s.g.analyze(ctx, text) // as DuckDB runs it: resolved
@@ -224,24 +205,12 @@ func (u *userNames) get(ctx context.Context, g *Gateway) (map[string]bool, error
 	if u.names != nil && u.gen == gen {
 		return u.names, nil
 	}
-	rows, err := g.db.SQL().QueryContext(ctx, `SELECT DISTINCT lower(n) FROM (
+	names, err := nameSet(ctx, g.db, `SELECT DISTINCT lower(n) FROM (
 		SELECT table_name AS n FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name IN ('public', 'main')
 		UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = 'warehouse' AND schema_name IN ('public', 'main')
 		UNION ALL SELECT sequence_name FROM duckdb_sequences() WHERE database_name = 'warehouse' AND schema_name IN ('public', 'main')
 		UNION ALL SELECT function_name FROM duckdb_functions() WHERE database_name = 'warehouse' AND schema_name IN ('public', 'main'))`)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names[n] = true
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	u.gen, u.names = gen, names
@@ -253,23 +222,10 @@ func (u *userNames) get(ctx context.Context, g *Gateway) (map[string]bool, error
 // query, at any time), and its built-in macros (which DuckDB gives no
 // stability) whose definitions call no function that is not.
 func consistentBuiltinNames(ctx context.Context, db *engine.DB) (map[string]bool, error) {
-	rows, err := db.SQL().QueryContext(ctx, `WITH f AS (SELECT lower(function_name) AS name, function_type AS kind, stability, macro_definition
+	return nameSet(ctx, db, `WITH f AS (SELECT lower(function_name) AS name, function_type AS kind, stability, macro_definition
 			FROM duckdb_functions() WHERE database_name = 'system'),
 		unstable AS (SELECT DISTINCT name FROM f WHERE kind NOT IN ('macro', 'table_macro') AND stability IS DISTINCT FROM 'CONSISTENT')
 		SELECT name FROM f GROUP BY name HAVING bool_and(kind NOT IN ('macro', 'table_macro') AND stability = 'CONSISTENT'
 			OR kind = 'macro' AND NOT EXISTS (SELECT 1 FROM unstable u
 				WHERE regexp_matches(lower(coalesce(macro_definition, '')), '\b' || regexp_escape(u.name) || '\b')))`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names[n] = true
-	}
-	return names, rows.Err()
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -146,8 +147,8 @@ type Gateway struct {
 	// shared holds catalog reads' answers, and sharedAllowed the queries
 	// allowed, for sessions started alike (answers.go, authorize.go).
 	shared         sharedAnswers
-	sharedAllowed  sharedAllowed
-	sharedVerdicts sharedVerdicts // catalogreads.go
+	sharedAllowed  genSet
+	sharedVerdicts genSet // catalogreads.go
 	baseDir        string
 
 	stopSched context.CancelFunc
@@ -321,7 +322,36 @@ func (g *Gateway) authorizeRun(ctx context.Context, ref catalog.Ref, query strin
 
 // engineSettingNames lists DuckDB's settings.
 func engineSettingNames(ctx context.Context, db *engine.DB) (map[string]bool, error) {
-	rows, err := db.SQL().QueryContext(ctx, `SELECT DISTINCT lower(name) FROM duckdb_settings()`)
+	return nameSet(ctx, db, `SELECT DISTINCT lower(name) FROM duckdb_settings()`)
+}
+
+// genSet is a bounded set of keys, each valid in one catalog generation.
+type genSet struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}
+
+const maxGenSet = 1024
+
+func (v *genSet) has(key string, gen uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	g, ok := v.m[key]
+	return ok && g == gen
+}
+
+func (v *genSet) put(key string, gen uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxGenSet {
+		v.m = make(map[string]uint64)
+	}
+	v.m[key] = gen
+}
+
+// nameSet runs a query of one text column and returns its values as a set.
+func nameSet(ctx context.Context, db *engine.DB, query string) (map[string]bool, error) {
+	rows, err := db.SQL().QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,3 @@
-// Package compat runs the introspection queries that BI tools and drivers
-// send (../shared/compat/bi_queries.sql beside the repository) against an
-// in-process gateway.
 package compat
 
 import (
@@ -17,42 +14,6 @@ import (
 
 	"github.com/sluice-db/sluice/internal/gateway"
 )
-
-// biQuery is one block of bi_queries.sql.
-type biQuery struct {
-	Client, Expect, Text string
-	Line                 int
-}
-
-// parseBIQueries splits the file into its blocks: four metadata lines
-// (client, source, filled, expect), then the query up to the next block.
-func parseBIQueries(src string) []biQuery {
-	var out []biQuery
-	var cur *biQuery
-	var body []string
-	flush := func() {
-		if cur != nil {
-			cur.Text = strings.TrimSpace(strings.Join(body, "\n"))
-			out = append(out, *cur)
-		}
-		body = nil
-	}
-	for i, line := range strings.Split(src, "\n") {
-		switch {
-		case strings.HasPrefix(line, "-- client:"):
-			flush()
-			cur = &biQuery{Client: strings.TrimSpace(strings.TrimPrefix(line, "-- client:")), Line: i + 1}
-		case cur == nil:
-		case len(body) == 0 && strings.HasPrefix(line, "-- expect:"):
-			cur.Expect = strings.TrimSpace(strings.TrimPrefix(line, "-- expect:"))
-		case len(body) == 0 && (strings.HasPrefix(line, "-- source:") || strings.HasPrefix(line, "-- filled:")):
-		default:
-			body = append(body, line)
-		}
-	}
-	flush()
-	return out
-}
 
 // startGateway opens a gateway in a temporary data directory and serves it
 // on a free local port; it returns a pgx connection string.
@@ -109,7 +70,7 @@ func TestBIQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries := parseBIQueries(string(src))
+	queries := ParseBIQueries(string(src))
 	if len(queries) == 0 {
 		t.Fatalf("no queries parsed from %s", path)
 	}
@@ -148,7 +109,7 @@ var knownGaps = map[string]string{}
 
 // runBIQuery runs q with the simple protocol and returns what is wrong
 // with its result: an error, missing columns, or no rows where rows are due.
-func runBIQuery(ctx context.Context, conn *pgx.Conn, q biQuery) []string {
+func runBIQuery(ctx context.Context, conn *pgx.Conn, q BIQuery) []string {
 	rows, err := conn.Query(ctx, q.Text, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return []string{fmt.Sprintf("line %d: %v", q.Line, err)}

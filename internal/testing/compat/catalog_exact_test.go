@@ -139,7 +139,7 @@ func catalogQueries(t *testing.T) []catQuery {
 		t.Fatal(err)
 	}
 	var out []catQuery
-	for _, q := range parseBIQueries(string(src)) {
+	for _, q := range ParseBIQueries(string(src)) {
 		if _, gap := knownGaps[strings.SplitN(q.Client, " (", 2)[0]+" "+strconv.Itoa(q.Line)]; gap {
 			continue
 		}
@@ -345,25 +345,13 @@ var ddlStepKinds = []ddlStep{
 		return []string{"CREATE SCHEMA " + s, "DROP SCHEMA " + s}
 	}),
 	plain("add column", func(h *ddlHarness, _ *pgx.Conn) []string {
-		t := h.pickTable(func(t *ddlTable) bool { return t.name != "py_t" && t.views == 0 })
-		var pre []string
-		if t == nil {
-			var s string
-			t, s = h.newTable()
-			pre = append(pre, s)
-		}
+		t, pre := h.alterableTable()
 		c := h.name("c")
 		t.cols = append(t.cols, c)
 		return append(pre, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s INTEGER", t.qname(), c))
 	}),
 	plain("rename", func(h *ddlHarness, _ *pgx.Conn) []string {
-		t := h.pickTable(func(t *ddlTable) bool { return t.name != "py_t" && t.views == 0 })
-		var pre []string
-		if t == nil {
-			var s string
-			t, s = h.newTable()
-			pre = append(pre, s)
-		}
+		t, pre := h.alterableTable()
 		if h.rng.Intn(2) == 0 {
 			c := h.name("c")
 			old := t.cols[len(t.cols)-1]
@@ -601,6 +589,16 @@ func (h *ddlHarness) runCat(conn *pgx.Conn, q catQuery, simple bool) (catResult,
 	// of two correct answers may differ.
 	slices.Sort(res.rows)
 	return res, nil
+}
+
+// alterableTable picks a table that no view reads (and not the fixture),
+// making one (pre, the statement to run first) when there is none.
+func (h *ddlHarness) alterableTable() (t *ddlTable, pre []string) {
+	if t = h.pickTable(func(t *ddlTable) bool { return t.name != "py_t" && t.views == 0 }); t != nil {
+		return t, nil
+	}
+	t, s := h.newTable()
+	return t, []string{s}
 }
 
 // check runs the queries (all when full, else a rotating quarter) on A
