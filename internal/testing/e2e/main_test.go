@@ -79,55 +79,14 @@ func trustConnString(port int) string {
 func (s *server) ConnString() string { return trustConnString(s.Port) }
 
 // Connect opens a pgx connection, closed when the test ends.
-func (s *server) Connect(t *testing.T) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), s.ConnString())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
+func (s *server) Connect(t *testing.T) *pgx.Conn { return testserver.Connect(t, s.ConnString()) }
 
-// queryText runs sql with the simple protocol and returns every value as
-// the text the server sent ("NULL" for NULL).
-func queryText(ctx context.Context, conn *pgx.Conn, sql string) ([][]string, error) {
-	rows, err := conn.Query(ctx, sql, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		raw := rows.RawValues()
-		row := make([]string, len(raw))
-		for i, b := range raw {
-			if b == nil {
-				row[i] = "NULL"
-			} else {
-				row[i] = string(b)
-			}
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
-}
-
-func mustQueryText(t *testing.T, conn *pgx.Conn, sql string) [][]string {
-	t.Helper()
-	rows, err := queryText(t.Context(), conn, sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return rows
-}
-
-func mustExec(t *testing.T, conn *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := conn.Exec(t.Context(), sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
+// The shared SQL helpers (testserver/sqltext.go).
+var (
+	queryText     = testserver.QueryText
+	mustQueryText = testserver.MustQueryText
+	mustExec      = testserver.MustExec
+)
 
 // psqlPath returns the psql binary or skips the test.
 func psqlPath(t *testing.T) string {

@@ -68,48 +68,14 @@ func pingReady(ctx context.Context, port int) error {
 }
 
 // Connect opens a pgx connection, closed when the test ends.
-func (s *server) Connect(t *testing.T) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), connString(s.Port))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
+func (s *server) Connect(t *testing.T) *pgx.Conn { return testserver.Connect(t, connString(s.Port)) }
 
-// queryText runs sql with the simple protocol and returns every value as
-// the text the server sent ("NULL" for NULL).
-func queryText(ctx context.Context, conn *pgx.Conn, sql string) ([][]string, error) {
-	rows, err := conn.Query(ctx, sql, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		raw := rows.RawValues()
-		row := make([]string, len(raw))
-		for i, b := range raw {
-			if b == nil {
-				row[i] = "NULL"
-			} else {
-				row[i] = string(b)
-			}
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
-}
-
-func mustQueryText(t *testing.T, conn *pgx.Conn, sql string) [][]string {
-	t.Helper()
-	rows, err := queryText(t.Context(), conn, sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return rows
-}
+// The shared SQL helpers (testserver/sqltext.go).
+var (
+	queryText     = testserver.QueryText
+	mustQueryText = testserver.MustQueryText
+	mustExec      = testserver.MustExec
+)
 
 // one returns the single value of sql's single row.
 func one(t *testing.T, conn *pgx.Conn, sql string) string {
@@ -119,13 +85,6 @@ func one(t *testing.T, conn *pgx.Conn, sql string) string {
 		t.Fatalf("%s: want one value, got %v", sql, rows)
 	}
 	return rows[0][0]
-}
-
-func mustExec(t *testing.T, conn *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := conn.Exec(t.Context(), sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
 }
 
 // wantCode fails the test unless err is a PostgreSQL error with SQLSTATE
