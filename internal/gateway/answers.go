@@ -88,10 +88,10 @@ func answerText(text string, oids []uint32, args []any) (key string, ok bool) {
 		switch v := a.(type) {
 		case nil:
 			b.WriteString("n")
-		case string:
-			b.WriteString("s" + v)
+		case string: // length-prefixed: a value may hold the separator
+			b.WriteString("s" + strconv.Itoa(len(v)) + ":" + v)
 		case []byte:
-			b.WriteString("b" + string(v))
+			b.WriteString("b" + strconv.Itoa(len(v)) + ":" + string(v))
 		case bool:
 			b.WriteString("t" + strconv.FormatBool(v))
 		case int64:

@@ -339,3 +339,16 @@ func TestCatalogReadsShared(t *testing.T) {
 	}
 	run(e, "COMMIT")
 }
+
+// Parameter values are kept apart however they are split: a value may
+// hold the key's separator.
+func TestAnswerTextParameters(t *testing.T) {
+	a, _ := answerText("q", []uint32{25, 25}, []any{"x\x00sy", "z"})
+	b, _ := answerText("q", []uint32{25, 25}, []any{"x", "y\x00sz"})
+	if a == b {
+		t.Fatalf("two splits of the values share the key %q", a)
+	}
+	if _, ok := answerText("q", nil, []any{struct{}{}}); ok {
+		t.Fatal("a value of a kind not encoded was keyed")
+	}
+}
