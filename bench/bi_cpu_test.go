@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,18 +46,7 @@ import (
 // Target (issue 11): every query under 5 ms of gateway CPU on an open
 // connection.
 func BenchmarkBIQueriesCPU(b *testing.B) {
-	path := filepath.Join("..", "..", "shared", "compat", "bi_queries.sql")
-	src, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		b.Skipf("%s is absent (CI places ../shared beside the repository)", path)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	queries := biQueries(string(src))
-	if len(queries) == 0 {
-		b.Fatalf("no queries parsed from %s", path)
-	}
+	queries := biQueries(compat.LoadBIQueries(b, ".."))
 	g := gateway(b)
 	p := postgres(b)
 	pgURL := biPGURL(p.URL)
@@ -93,9 +81,9 @@ type biQuery struct {
 	where, text string
 }
 
-func biQueries(src string) []biQuery {
+func biQueries(suite []compat.BIQuery) []biQuery {
 	var out []biQuery
-	for _, q := range compat.ParseBIQueries(src) {
+	for _, q := range suite {
 		out = append(out, biQuery{where: fmt.Sprintf("%d %s", q.Line, strings.SplitN(q.Client, " (", 2)[0]), text: q.Text})
 	}
 	return out

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,18 +61,7 @@ var fixture = []string{
 }
 
 func TestBIQueries(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "..", "shared", "compat", "bi_queries.sql")
-	src, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("%s is absent (CI places ../shared beside the repository); skipping the BI query suite", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := ParseBIQueries(string(src))
-	if len(queries) == 0 {
-		t.Fatalf("no queries parsed from %s", path)
-	}
+	queries := LoadBIQueries(t, filepath.Join("..", "..", ".."))
 	dsn := startGateway(t)
 	ctx := context.Background()
 	conn := connect(t, dsn)

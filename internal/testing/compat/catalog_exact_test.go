@@ -130,16 +130,8 @@ type catQuery struct {
 // bench/testdata/pgbench/introspection.sql.
 func catalogQueries(t *testing.T) []catQuery {
 	t.Helper()
-	path := filepath.Join("..", "..", "..", "..", "shared", "compat", "bi_queries.sql")
-	src, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("%s is absent (CI places ../shared beside the repository); skipping", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []catQuery
-	for _, q := range ParseBIQueries(string(src)) {
+	for _, q := range LoadBIQueries(t, filepath.Join("..", "..", "..")) {
 		if _, gap := knownGaps[strings.SplitN(q.Client, " (", 2)[0]+" "+strconv.Itoa(q.Line)]; gap {
 			continue
 		}

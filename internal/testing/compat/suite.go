@@ -4,7 +4,33 @@
 // benchmark of their cost (bench/bi_cpu_test.go).
 package compat
 
-import "strings"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// LoadBIQueries reads and parses the suite from ../shared beside the
+// repository whose root is root (relative to the caller's directory),
+// skipping tb when it is absent (CI places it there) and failing it when
+// it cannot be read or holds no query.
+func LoadBIQueries(tb testing.TB, root string) []BIQuery {
+	tb.Helper()
+	path := filepath.Join(root, "..", "shared", "compat", "bi_queries.sql")
+	src, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		tb.Skipf("%s is absent (CI places ../shared beside the repository)", path)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	queries := ParseBIQueries(string(src))
+	if len(queries) == 0 {
+		tb.Fatalf("no queries parsed from %s", path)
+	}
+	return queries
+}
 
 // BIQuery is one block of bi_queries.sql: the client that sends it, what
 // the suite expects of it, its text, and the line of its "-- client:".
