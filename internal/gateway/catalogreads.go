@@ -74,7 +74,10 @@ type catalogVerdict struct {
 // to DuckDB (its pg_catalog names resolved: pgcatalog.Resolve), is a
 // catalog read. Verdicts are kept per text and state.
 func (s *session) catalogRead(ctx context.Context, text string) bool {
-	if len(text) > maxCatalogText || !catalogWords.MatchString(text) || unstableWords.MatchString(text) {
+	if len(text) > maxCatalogText || s.txRebinds {
+		// s.txRebinds: DDL in the open transaction block, whose objects
+		// are the session's until COMMIT; nothing is judged (or kept)
+		// meanwhile.
 		return false
 	}
 	switch kw := sql.LeadingKeywords(text, 1); {
@@ -83,22 +86,21 @@ func (s *session) catalogRead(ctx context.Context, text string) bool {
 	case kw[0] != "SELECT" && kw[0] != "WITH" && kw[0] != "TABLE" && kw[0] != "VALUES" && kw[0] != "FROM":
 		return false
 	}
-	if s.txRebinds {
-		// DDL in the open transaction block: its objects are the
-		// session's until COMMIT; nothing is judged (or kept) meanwhile.
-		return false
-	}
+	// A verdict kept (either way) before the lexical checks: a query the
+	// session repeats pays a map lookup, not two scans of its text.
 	gen := s.planGen()
 	if v, ok := s.catalogVerdicts[text]; ok && v.gen == gen {
 		return v.ok
 	}
-	shares := s.shares()
-	if shares && s.g.sharedVerdicts.has(text, gen.catalog) {
-		return true
-	}
-	ok := s.judgeCatalogRead(ctx, text)
-	if ok && shares {
-		s.g.sharedVerdicts.put(text, gen.catalog)
+	ok := false
+	if catalogWords.MatchString(text) && !unstableWords.MatchString(text) {
+		shares := s.shares()
+		if shares && s.g.sharedVerdicts.has(text, gen.catalog) {
+			return true
+		}
+		if ok = s.judgeCatalogRead(ctx, text); ok && shares {
+			s.g.sharedVerdicts.put(text, gen.catalog)
+		}
 	}
 	if s.catalogVerdicts == nil || len(s.catalogVerdicts) >= maxAnswers {
 		s.catalogVerdicts = make(map[string]catalogVerdict)

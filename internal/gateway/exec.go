@@ -179,19 +179,27 @@ func (s *session) passthrough(ctx context.Context, text string, prep *engine.Stm
 	// A constant query or catalog read DuckDB already answered in this
 	// state (answers.go), or one to keep the answer of. The state is read
 	// before DuckDB runs the query.
+	// Only catalog reads are kept with parameters: the verdict comes
+	// first for them, so other parameterized queries build no key.
 	now := s.answerKey()
-	var oids []uint32
-	if prep != nil {
-		oids = prep.ParamOIDs()
+	keyable, akey, catalogRead := len(after) == 0, text, false
+	if keyable && len(args) > 0 {
+		var oids []uint32
+		if prep != nil {
+			oids = prep.ParamOIDs()
+		}
+		if catalogRead = s.catalogRead(ctx, text); catalogRead {
+			akey, keyable = answerText(text, oids, args)
+		} else {
+			keyable = false
+		}
 	}
-	akey, keyable := answerText(text, oids, args)
-	keyable = keyable && len(after) == 0
 	if keyable {
 		if a := s.answerFor(akey, now); a != nil {
 			return &cursor{s: s, rows: &replay{a: a}, tagFor: rowsTag(kw)}, nil
 		}
+		catalogRead = catalogRead || s.catalogRead(ctx, text)
 	}
-	catalogRead := keyable && s.catalogRead(ctx, text)
 	wrap := len(after) > 0 && s.tx == txIdle
 	if wrap {
 		if _, err := s.conn.Exec(ctx, "BEGIN"); err != nil {
