@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -303,14 +304,30 @@ func rowsTag(kw []string) func(int64) string {
 	}
 	switch first {
 	case "INSERT":
-		return func(n int64) string { return fmt.Sprintf("INSERT 0 %d", n) }
+		return func(n int64) string { return "INSERT 0 " + strconv.FormatInt(n, 10) }
 	case "UPDATE", "DELETE", "MERGE":
-		return func(n int64) string { return fmt.Sprintf("%s %d", first, n) }
+		return func(n int64) string { return first + " " + strconv.FormatInt(n, 10) }
 	case "SHOW", "EXPLAIN":
 		return func(int64) string { return first }
 	}
-	return func(n int64) string { return fmt.Sprintf("SELECT %d", n) }
+	return selectTag
 }
+
+// selectTag is the tag of a query returning n rows.
+func selectTag(n int64) string {
+	if n >= 0 && n < int64(len(smallSelectTags)) {
+		return smallSelectTags[n]
+	}
+	return "SELECT " + strconv.FormatInt(n, 10)
+}
+
+// smallSelectTags are the tags of queries of up to 16 rows, made once.
+var smallSelectTags = func() (t [17]string) {
+	for i := range t {
+		t[i] = "SELECT " + strconv.Itoa(i)
+	}
+	return t
+}()
 
 // commandTag returns PostgreSQL's CommandComplete tag for a statement that
 // returned no rows.

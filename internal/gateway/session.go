@@ -485,12 +485,19 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 	if pt.st.stmt == nil {
 		return false, w.EmptyQuery()
 	}
-	if pt.runCtx == nil {
-		pt.runCtx, pt.runCancel = context.WithCancel(context.WithoutCancel(ctx))
+	// Without a row limit the portal runs to its end (or fails) in this
+	// Execute and is never suspended, so its rows need no context of their
+	// own: they run under this Execute's.
+	runCtx := ctx
+	if pt.cur != nil || maxRows > 0 {
+		if pt.runCtx == nil {
+			pt.runCtx, pt.runCancel = context.WithCancel(context.WithoutCancel(ctx))
+		}
+		defer context.AfterFunc(ctx, pt.runCancel)()
+		runCtx = pt.runCtx
 	}
-	defer context.AfterFunc(ctx, pt.runCancel)()
 	if pt.cur == nil {
-		c, err := pt.start(ctx, w)
+		c, err := pt.start(ctx, runCtx, w)
 		if err != nil {
 			return false, err
 		}
@@ -502,7 +509,7 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 		if pt.st.kept {
 			pt.st.suspect = true
 		}
-		if ctx.Err() != nil && pt.runCtx.Err() != nil {
+		if ctx.Err() != nil && runCtx.Err() != nil {
 			err = ctx.Err() // interrupted by this Execute's cancel or timeout
 		}
 		return false, s.failed(err, pt.st.query, pt.st.stmt)
@@ -513,14 +520,15 @@ func (pt *portal) Execute(ctx context.Context, w wire.ResultWriter, maxRows int)
 	return suspended, nil
 }
 
-// start starts the portal's statement; its errors are final (failed).
-func (pt *portal) start(ctx context.Context, w wire.ResultWriter) (*cursor, error) {
+// start starts the portal's statement, its rows under runCtx; its errors
+// are final (failed).
+func (pt *portal) start(ctx, runCtx context.Context, w wire.ResultWriter) (*cursor, error) {
 	st, s := pt.st, pt.st.s
 	if !st.kept {
 		if err := st.refresh(ctx); err != nil {
 			return nil, err
 		}
-		c, err := s.start(pt.runCtx, st.stmt, st.prep, pt.args, w, &st.analysis)
+		c, err := s.start(runCtx, st.stmt, st.prep, pt.args, w, &st.analysis)
 		s.ran(st.stmt)
 		if err != nil {
 			return nil, s.failed(err, st.query, st.stmt)
@@ -541,7 +549,7 @@ func (pt *portal) start(ctx context.Context, w wire.ResultWriter) (*cursor, erro
 	if err := st.refresh(ctx); err != nil {
 		return nil, err
 	}
-	c, err := s.runPlan(pt.runCtx, st, pt.args, w)
+	c, err := s.runPlan(runCtx, st, pt.args, w)
 	if err != nil {
 		st.suspect = true
 		return nil, s.failed(err, st.query, st.stmt)
