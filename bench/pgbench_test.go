@@ -47,8 +47,8 @@ func BenchmarkPgbench(b *testing.B) {
 	g := gateway(b)
 	p := postgres(b)
 	servers := []pgbenchServer{
-		{name: "sluice", url: g.URL, log: g.log.String},
-		{name: "postgres", url: p.URL},
+		{name: "sluice", url: g.URL, log: g.log.String, cpu: g.cpu},
+		{name: "postgres", url: p.URL, cpu: p.backendsCPU},
 	}
 	once(b, "pgbench summary", func() error { addSummary(printPgbench); return nil })
 	once(b, "pgbench fixture", func() error { return pgbenchFixture(bin, servers) })
@@ -97,6 +97,9 @@ type pgbenchServer struct {
 	name string
 	url  string
 	log  func() string // the server's own log, when the benchmark holds it
+	// cpu, when set, is the CPU time (s) the server has spent serving
+	// clients so far; a run's difference is its server CPU.
+	cpu func() float64
 }
 
 type pgbenchConfig struct {
@@ -123,7 +126,16 @@ type pgbenchRun struct {
 	exit     int     // pgbench's exit status
 	connMS   float64 // average (-C) or initial connection time, ms
 	latMS    float64 // latency average, ms
+	cpuSecs  float64 // the server's CPU time during the run, s (0: unknown)
 	errLines []string
+}
+
+// cpuPerTxn is the server's CPU time per transaction, µs (0: unknown).
+func (r pgbenchRun) cpuPerTxn() float64 {
+	if r.cpuSecs <= 0 || r.txns == 0 {
+		return 0
+	}
+	return r.cpuSecs / float64(r.txns) * 1e6
 }
 
 // failures counts what the target calls failed transactions: pgbench's
@@ -251,12 +263,19 @@ func runPgbench(bin string, s pgbenchServer, args []string) (pgbenchRun, error) 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r := pgbenchRun{server: s.name}
+	var cpu0 float64
+	if s.cpu != nil {
+		cpu0 = s.cpu()
+	}
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
 			return r, err
 		}
 		r.exit = exit.ExitCode()
+	}
+	if s.cpu != nil {
+		r.cpuSecs = s.cpu() - cpu0
 	}
 	out, errOut := stdout.String(), stderr.String()
 	parse := func(re *regexp.Regexp) string {
@@ -298,18 +317,22 @@ func printPgbench() {
 	}
 	fmt.Printf("\n### pgbench (-n -c 8 -j 2 -T %d; medians of %d round(s); ratio = median of the per-round ratios sluice/postgres)\n\n",
 		pgbenchSeconds, slices.Max(slices.Collect(maps.Values(pgbenchRounds))))
-	fmt.Println("| script | mode | -C | sluice tps | postgres tps | ratio | sluice failed | postgres failed | sluice conn ms | postgres conn ms | target |")
-	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| script | mode | -C | sluice tps | postgres tps | ratio | sluice server µs/txn | postgres server µs/txn | CPU ratio | sluice failed | postgres failed | sluice conn ms | postgres conn ms | target |")
+	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, c := range pgbenchConfigs {
 		rounds := pgbenchRuns[c]
-		var stps, ptps, ratios, sconn, pconn []float64
+		var stps, ptps, ratios, sconn, pconn, scpu, pcpu, cpuRatios []float64
 		var sfail, pfail int64
 		for _, r := range rounds {
 			s, p := r[0], r[1]
 			stps, ptps = append(stps, s.tps), append(ptps, p.tps)
 			sconn, pconn = append(sconn, s.connMS), append(pconn, p.connMS)
+			scpu, pcpu = append(scpu, s.cpuPerTxn()), append(pcpu, p.cpuPerTxn())
 			if p.tps > 0 {
 				ratios = append(ratios, s.tps/p.tps)
+			}
+			if s.cpuPerTxn() > 0 && p.cpuPerTxn() > 0 {
+				cpuRatios = append(cpuRatios, s.cpuPerTxn()/p.cpuPerTxn())
 			}
 			sfail += s.failures()
 			pfail += p.failures()
@@ -321,7 +344,8 @@ func printPgbench() {
 		if median(ratios) < 1 || sfail > 0 {
 			verdict = "not met"
 		}
-		fmt.Printf("| %s | %s | %s | %.1f | %.1f | %.2fx | %d | %d | %.2f | %.2f | %s |\n",
-			c.script, c.mode, connect, median(stps), median(ptps), median(ratios), sfail, pfail, median(sconn), median(pconn), verdict)
+		fmt.Printf("| %s | %s | %s | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx | %d | %d | %.2f | %.2f | %s |\n",
+			c.script, c.mode, connect, median(stps), median(ptps), median(ratios), median(scpu), median(pcpu), median(cpuRatios),
+			sfail, pfail, median(sconn), median(pconn), verdict)
 	}
 }

@@ -199,16 +199,68 @@ func connect(ctx context.Context, url string) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, url)
 }
 
-// procCPU is the CPU time (user + system) process pid has used so far, in
-// seconds, from /proc (0 where /proc is missing).
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// cpu is the gateway process's CPU time so far, s.
+func (g *gatewayProc) cpu() float64 { return procCPU(g.cmd.Process.Pid) }
+
+// backendsCPU is the CPU time, s, of the server's backends that have
+// exited: the postmaster's children's time (cutime + cstime), which the
+// kernel adds when the postmaster reaps them. pgbench's backends exit as it
+// disconnects, so it waits until the figure holds still for 100 ms (at most
+// 2 s) before reading it.
+func (s *pgServer) backendsCPU() float64 {
+	pid, err := postmasterPid(s)
 	if err != nil {
 		return 0
 	}
+	last := childrenCPU(pid)
+	for range 20 {
+		time.Sleep(100 * time.Millisecond)
+		now := childrenCPU(pid)
+		if now == last {
+			break
+		}
+		last = now
+	}
+	return last
+}
+
+// postmasterPid reads the server's pid from postmaster.pid.
+func postmasterPid(p *pgServer) (int, error) {
+	b, err := os.ReadFile(filepath.Join(p.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
+}
+
+// childrenCPU is the CPU time (user + system), s, of process pid's reaped
+// children.
+func childrenCPU(pid int) float64 {
+	f := procStat(pid)
+	if len(f) < 15 {
+		return 0
+	}
+	cutime, _ := strconv.ParseFloat(f[13], 64)
+	cstime, _ := strconv.ParseFloat(f[14], 64)
+	return (cutime + cstime) / 100 // USER_HZ is 100 on Linux
+}
+
+// procStat is the fields of /proc/<pid>/stat after the command name (which
+// is in parentheses and may hold spaces): f[0] is the state.
+func procStat(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
 	s := string(b)
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+}
+
+// procCPU is the CPU time (user + system) process pid has used so far, in
+// seconds, from /proc (0 where /proc is missing).
+func procCPU(pid int) float64 {
+	f := procStat(pid)
 	if len(f) < 13 {
 		return 0
 	}

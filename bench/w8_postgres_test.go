@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -147,33 +145,6 @@ func runPsql(psql, url string) (*os.ProcessState, error) {
 		return cmd.ProcessState, fmt.Errorf("psql: %v: %s", err, stderr.String())
 	}
 	return cmd.ProcessState, nil
-}
-
-// postmasterPid reads the server's pid from postmaster.pid.
-func postmasterPid(p *pgServer) (int, error) {
-	b, err := os.ReadFile(filepath.Join(p.Dir, "data", "postmaster.pid"))
-	if err != nil {
-		return 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return strconv.Atoi(strings.TrimSpace(line))
-}
-
-// childrenCPU is the CPU time (user + system) of the reaped children of
-// process pid (cutime + cstime in /proc), in seconds.
-func childrenCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 15 {
-		return 0
-	}
-	cu, _ := strconv.ParseFloat(f[13], 64)
-	cs, _ := strconv.ParseFloat(f[14], 64)
-	return (cu + cs) / 100
 }
 
 // printPostgresCPU prints W8's CPU split: the gateway's, PostgreSQL's
