@@ -384,6 +384,8 @@ func (m *Materializer) refresh(ctx context.Context, v catalog.View, run *catalog
 	plan, err := sqlplan.PlanRefresh(sqlplan.Refresh{
 		Query: query, Columns: cols, PartitionBy: v.PartitionBy, Options: v.Options, StagingDir: staging,
 		SortByPartition: bf == nil && (v.Version == 0 || parts > sqlplan.SortAbovePartitions),
+		// Asked only where it is used: an unpartitioned view in one file.
+		OrderFree: len(v.PartitionBy) == 0 && v.Options["target_file_size"] == "" && orderFree(ctx, conn, query), // write.go
 	})
 	if err != nil {
 		return nil, err

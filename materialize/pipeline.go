@@ -233,6 +233,7 @@ func (m *Materializer) runPipeline(ctx context.Context, p catalog.Pipeline, run 
 	copySQL, err := sqlplan.PlanPipelineRun(sqlplan.PipelineRun{
 		Query: query, Columns: pipelineColumns(p), PartitionBy: p.PartitionBy, Options: p.Options,
 		StagingDir: staging, RunID: run.ID,
+		OrderFree: len(p.PartitionBy) == 0 && orderFree(ctx, conn, query), // write.go
 	})
 	if err != nil {
 		return err

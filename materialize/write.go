@@ -24,6 +24,20 @@ type writtenFile struct {
 	bytes int64
 }
 
+// orderFree reports whether query's rows may be written in any order: its
+// plan, as DuckDB makes it on conn, depends on no order of rows
+// (sqlplan.OrderFree). Any doubt (the plan cannot be made or read) keeps
+// the order; a query that cannot be planned fails in the COPY that
+// follows, with its own error.
+func orderFree(ctx context.Context, conn *sql.Conn, query string) bool {
+	var key, plan string
+	if err := conn.QueryRowContext(ctx, sqlplan.OrderSQL(query)).Scan(&key, &plan); err != nil {
+		return false
+	}
+	free, err := sqlplan.OrderFree(plan)
+	return err == nil && free
+}
+
 // copyFiles runs a COPY ... RETURN_STATS and returns the files it wrote.
 func copyFiles(ctx context.Context, conn *sql.Conn, copySQL string) ([]writtenFile, error) {
 	rows, err := conn.QueryContext(ctx, copySQL)

@@ -49,6 +49,9 @@ type PipelineRun struct {
 	Options     map[string]string
 	StagingDir  string // empty directory to write into
 	RunID       int64  // names the files, unique across runs
+	// OrderFree: the query's plan depends on no order of rows (OrderFree
+	// of its OrderSQL), so an unpartitioned run writes with every thread.
+	OrderFree bool
 }
 
 // PlanPipelineRun returns the COPY a pipeline run executes: the query's
@@ -81,11 +84,9 @@ func PlanPipelineRun(r PipelineRun) (string, error) {
 	prefix := fmt.Sprintf("run%d_", r.RunID)
 	target := quote(filepath.Join(r.StagingDir, prefix+"0.parquet"))
 	if len(r.PartitionBy) == 0 {
-		// DuckDB writes one file in insertion order on a single thread
-		// (the scan included); without that order both threads read and
-		// write. An ORDER BY of the query is still kept, and a query
-		// without one has no order to keep.
-		opts = append(opts, "PRESERVE_ORDER false")
+		if r.OrderFree { // order.go
+			opts = append(opts, dropOrder)
+		}
 	} else {
 		query = fmt.Sprintf("SELECT * FROM (%s) ORDER BY %s", query, identList(r.PartitionBy))
 		opts = append(opts, "PARTITION_BY ("+identList(r.PartitionBy)+")", "FILENAME_PATTERN '"+prefix+"{i}'")

@@ -24,13 +24,22 @@ func TestPlanPipelineRun(t *testing.T) {
 		t.Errorf("partitioned:\n got %s\nwant %s", got, want)
 	}
 	got, err = PlanPipelineRun(PipelineRun{Query: "SELECT 1 AS x -- c", Columns: []Column{{"x", "INTEGER"}},
-		Options: map[string]string{"compression": "snappy"}, StagingDir: "/s", RunID: 3})
+		Options: map[string]string{"compression": "snappy"}, StagingDir: "/s", RunID: 3, OrderFree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = "COPY (SELECT CAST(\"x\" AS INTEGER) AS \"x\" FROM (SELECT 1 AS x -- c\n) AS q) TO '/s/run3_0.parquet' (FORMAT parquet, COMPRESSION snappy, RETURN_STATS true, PRESERVE_ORDER false)"
 	if got != want {
-		t.Errorf("unpartitioned:\n got %s\nwant %s", got, want)
+		t.Errorf("unpartitioned, free of order:\n got %s\nwant %s", got, want)
+	}
+	// A query whose result depends on the order (ORDER BY) keeps it.
+	got, err = PlanPipelineRun(PipelineRun{Query: "SELECT 1 AS x ORDER BY x", Columns: []Column{{"x", "INTEGER"}}, StagingDir: "/s", RunID: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "COPY (SELECT CAST(\"x\" AS INTEGER) AS \"x\" FROM (SELECT 1 AS x ORDER BY x\n) AS q) TO '/s/run4_0.parquet' (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)"
+	if got != want {
+		t.Errorf("unpartitioned, ordered:\n got %s\nwant %s", got, want)
 	}
 	if _, err := PlanPipelineRun(PipelineRun{Columns: cols, PartitionBy: []string{"nope"}}); pgerr.Code(err) != pgerrcode.UndefinedColumn {
 		t.Errorf("unknown partition column: %v", err)

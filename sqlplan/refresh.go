@@ -133,6 +133,10 @@ type Refresh struct {
 	// partition and is faster; with few it only costs, so the caller
 	// decides from the previous version's partition count.
 	SortByPartition bool
+	// OrderFree: the query's plan depends on no order of rows (OrderFree
+	// of its OrderSQL), so an unpartitioned refresh into one file writes
+	// with every thread.
+	OrderFree bool
 }
 
 // SortAbovePartitions is the partition count above which a refresh sorts
@@ -186,6 +190,9 @@ func PlanRefresh(r Refresh) (RefreshPlan, error) {
 		opts = append(opts, "FILE_SIZE_BYTES "+size)
 	} else if split {
 		splitAbove, _ = strconv.ParseInt(size, 10, 64)
+	}
+	if r.OrderFree && len(r.PartitionBy) == 0 && !split { // order.go
+		opts = append(opts, dropOrder)
 	}
 	query := strings.TrimSpace(r.Query)
 	if r.SortByPartition && len(r.PartitionBy) > 0 {
