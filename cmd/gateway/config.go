@@ -33,22 +33,23 @@ type Config struct {
 	Listen string `mapstructure:"listen"`
 	// AdminListen is the admin HTTP listener's address (health, metrics,
 	// status page); empty disables it.
-	AdminListen     string        `mapstructure:"admin_listen"`
-	DataDir         string        `mapstructure:"data_dir"`
-	LogFormat       string        `mapstructure:"log_format"`
-	LogLevel        string        `mapstructure:"log_level"`
-	MemoryLimit     string        `mapstructure:"memory_limit"`
-	Threads         int           `mapstructure:"threads"`
-	TempDir         string        `mapstructure:"temp_dir"`
-	MaxTempDirSize  string        `mapstructure:"max_temp_dir_size"`
-	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
-	PollInterval    time.Duration `mapstructure:"poll_interval"`
-	TLSCertFile     string        `mapstructure:"tls_cert_file"`
-	TLSKeyFile      string        `mapstructure:"tls_key_file"`
-	RequireTLS      bool          `mapstructure:"require_tls"`
-	Auth            string        `mapstructure:"auth"`
-	Users           []User        `mapstructure:"users"`
-	MaxConnections  int           `mapstructure:"max_connections"`
+	AdminListen          string        `mapstructure:"admin_listen"`
+	DataDir              string        `mapstructure:"data_dir"`
+	LogFormat            string        `mapstructure:"log_format"`
+	LogLevel             string        `mapstructure:"log_level"`
+	MemoryLimit          string        `mapstructure:"memory_limit"`
+	Threads              int           `mapstructure:"threads"`
+	TempDir              string        `mapstructure:"temp_dir"`
+	MaxTempDirSize       string        `mapstructure:"max_temp_dir_size"`
+	BlockAllocatorMemory string        `mapstructure:"block_allocator_memory"`
+	ShutdownTimeout      time.Duration `mapstructure:"shutdown_timeout"`
+	PollInterval         time.Duration `mapstructure:"poll_interval"`
+	TLSCertFile          string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile           string        `mapstructure:"tls_key_file"`
+	RequireTLS           bool          `mapstructure:"require_tls"`
+	Auth                 string        `mapstructure:"auth"`
+	Users                []User        `mapstructure:"users"`
+	MaxConnections       int           `mapstructure:"max_connections"`
 	// MaxMessageSize bounds a client message's length, in bytes.
 	MaxMessageSize int `mapstructure:"max_message_size"`
 	// IdleSessionTimeout and IdleInTransactionSessionTimeout are the
@@ -97,20 +98,23 @@ func (u User) IsSuperuser() bool { return u.Superuser == nil || *u.Superuser }
 
 // DefaultConfig is the embedded default: what `make run` starts with.
 var DefaultConfig = Config{
-	Listen:            "127.0.0.1:5433",
-	AdminListen:       "127.0.0.1:9187",
-	DataDir:           "./sluice-data",
-	LogFormat:         "text",
-	LogLevel:          "info",
-	MemoryLimit:       "",
-	Threads:           0,
-	TempDir:           "",
-	ShutdownTimeout:   30 * time.Second,
-	PollInterval:      time.Second,
-	Auth:              wire.AuthTrust,
-	MaxConnections:    100,
-	MaxMessageSize:    wire.DefaultMaxMessageSize,
-	SourceParallelism: 8,
+	Listen:      "127.0.0.1:5433",
+	AdminListen: "127.0.0.1:9187",
+	DataDir:     "./sluice-data",
+	LogFormat:   "text",
+	LogLevel:    "info",
+	MemoryLimit: "",
+	Threads:     0,
+	TempDir:     "",
+	// Kept by DuckDB between statements (engine.Config.BlockAllocatorMemory):
+	// a refresh after idle time does not fault its buffers in afresh.
+	BlockAllocatorMemory: "1GB",
+	ShutdownTimeout:      30 * time.Second,
+	PollInterval:         time.Second,
+	Auth:                 wire.AuthTrust,
+	MaxConnections:       100,
+	MaxMessageSize:       wire.DefaultMaxMessageSize,
+	SourceParallelism:    8,
 }
 
 // configKey describes one configuration key.
@@ -130,6 +134,7 @@ var configKeys = []configKey{
 	{"threads", "DuckDB threads (0: DuckDB's default)", false},
 	{"max_temp_dir_size", "most bytes queries may spill to temp_dir, e.g. 20GB (empty: DuckDB's default, 90% of the free disk space); more is 53400", false},
 	{"temp_dir", "DuckDB spill directory (empty: DATA_DIR/tmp)", false},
+	{"block_allocator_memory", "DuckDB block_allocator_memory: freed buffer memory the process keeps between statements instead of returning it to the system, e.g. 1GB (0B: none)", false},
 	{"shutdown_timeout", "how long running statements may finish after SIGINT/SIGTERM", false},
 	{"poll_interval", "how often REFRESH ON CHANGE objects' file sources are listed for new files", false},
 	{"tls_cert_file", "PEM certificate for TLS (with tls_key_file; empty: no TLS)", false},
@@ -191,6 +196,7 @@ func newServeFlags(output io.Writer) *pflag.FlagSet {
 	fs.Int(flagName("threads"), d.Threads, usage("threads"))
 	fs.String(flagName("temp_dir"), d.TempDir, usage("temp_dir"))
 	fs.String(flagName("max_temp_dir_size"), d.MaxTempDirSize, usage("max_temp_dir_size"))
+	fs.String(flagName("block_allocator_memory"), d.BlockAllocatorMemory, usage("block_allocator_memory"))
 	fs.Duration(flagName("shutdown_timeout"), d.ShutdownTimeout, usage("shutdown_timeout"))
 	fs.Duration(flagName("poll_interval"), d.PollInterval, usage("poll_interval"))
 	fs.String(flagName("tls_cert_file"), d.TLSCertFile, usage("tls_cert_file"))
@@ -249,6 +255,7 @@ func LoadConfig(fs *pflag.FlagSet) (Config, error) {
 	v.SetDefault("threads", d.Threads)
 	v.SetDefault("temp_dir", d.TempDir)
 	v.SetDefault("max_temp_dir_size", d.MaxTempDirSize)
+	v.SetDefault("block_allocator_memory", d.BlockAllocatorMemory)
 	v.SetDefault("shutdown_timeout", d.ShutdownTimeout.String())
 	v.SetDefault("poll_interval", d.PollInterval.String())
 	v.SetDefault("tls_cert_file", d.TLSCertFile)
@@ -396,6 +403,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTempDirSize != "" && (!memoryLimitRE.MatchString(strings.TrimSpace(c.MaxTempDirSize)) || strings.HasSuffix(strings.TrimSpace(c.MaxTempDirSize), "%")) {
 		return &ConfigError{Key: "max_temp_dir_size", Err: fmt.Errorf("%q is not a size such as 20GB or 512MiB", c.MaxTempDirSize)}
+	}
+	if b := strings.TrimSpace(c.BlockAllocatorMemory); b != "" && (!memoryLimitRE.MatchString(b) || strings.HasSuffix(b, "%")) {
+		return &ConfigError{Key: "block_allocator_memory", Err: fmt.Errorf("%q is not a size such as 1GB or 512MiB", c.BlockAllocatorMemory)}
 	}
 	if c.MemoryLimit != "" && !memoryLimitRE.MatchString(strings.TrimSpace(c.MemoryLimit)) {
 		return &ConfigError{Key: "memory_limit", Err: fmt.Errorf("%q is not a size such as 4GB, 512MiB or 50%%", c.MemoryLimit)}

@@ -151,7 +151,7 @@ users:
 				Listen: "127.0.0.1:7001", AdminListen: "127.0.0.1:9187", DataDir: "/file/data", LogFormat: "json", LogLevel: "debug",
 				MemoryLimit: "1GB", Threads: 3, TempDir: "/file/tmp", ShutdownTimeout: 5 * time.Second, PollInterval: time.Second,
 				Auth: "md5", MaxConnections: 50, SourceParallelism: 8, Users: []User{{Name: "alice", Password: testVerifier}},
-				MaxMessageSize: wire.DefaultMaxMessageSize,
+				MaxMessageSize: wire.DefaultMaxMessageSize, BlockAllocatorMemory: "1GB",
 			}
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
@@ -219,6 +219,7 @@ func TestBadConfig(t *testing.T) {
 		{name: "threads not a number", env: map[string]string{"SLUICE_THREADS": "many"}, wantKey: "threads"},
 		{name: "threads not a number in file", file: "threads: many\n", wantKey: "threads"},
 		{name: "bad memory limit", file: "memory_limit: lots\n", wantKey: "memory_limit"},
+		{name: "bad block allocator memory", args: []string{"--block-allocator-memory", "10%"}, wantKey: "block_allocator_memory"},
 		{name: "bad shutdown timeout", env: map[string]string{"SLUICE_SHUTDOWN_TIMEOUT": "soon"}, wantKey: "shutdown_timeout"},
 		{name: "negative shutdown timeout", file: "shutdown_timeout: -1s\n", wantKey: "shutdown_timeout"},
 		{name: "too small poll interval", args: []string{"--poll-interval", "1ms"}, wantKey: "poll_interval"},

@@ -197,13 +197,14 @@ func serve(args []string, stderr io.Writer) int {
 		obs = metrics.New(reg)
 	}
 	g, err := gateway.Open(ctx, gateway.Options{
-		DataDir:        cfg.DataDir,
-		MemoryLimit:    cfg.MemoryLimit,
-		Threads:        cfg.Threads,
-		TempDir:        cfg.TempDir,
-		MaxTempDirSize: cfg.MaxTempDirSize,
-		Logger:         logger,
-		PollInterval:   cfg.PollInterval,
+		DataDir:              cfg.DataDir,
+		MemoryLimit:          cfg.MemoryLimit,
+		Threads:              cfg.Threads,
+		TempDir:              cfg.TempDir,
+		MaxTempDirSize:       cfg.MaxTempDirSize,
+		BlockAllocatorMemory: cfg.BlockAllocatorMemory,
+		Logger:               logger,
+		PollInterval:         cfg.PollInterval,
 
 		TLS:             tlsConfig,
 		RequireTLS:      cfg.RequireTLS,

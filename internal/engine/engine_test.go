@@ -47,6 +47,7 @@ func TestOpenBadSettings(t *testing.T) {
 		{Config{MemoryLimit: "lots"}, "memory_limit"},
 		{Config{Threads: -1}, "threads"},
 		{Config{TempDir: "/etc/passwd"}, "temp_directory"},
+		{Config{BlockAllocatorMemory: "lots"}, "block_allocator_memory"},
 	} {
 		_, err := Open(ctx, tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
@@ -61,6 +62,24 @@ func TestOpenBadSettings(t *testing.T) {
 	var v string
 	if err := db.SQL().QueryRowContext(ctx, "SELECT current_setting('autoinstall_known_extensions')::VARCHAR").Scan(&v); err != nil || v != "false" {
 		t.Errorf("autoinstall_known_extensions = %q, %v", v, err)
+	}
+}
+
+// TestBlockAllocatorMemory checks that the setting reaches DuckDB, and
+// that without it DuckDB's default (none kept) stays.
+func TestBlockAllocatorMemory(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ set, want string }{{"", "0 bytes"}, {"64MiB", "64.0 MiB"}, {"0B", "0 bytes"}} {
+		db, err := Open(ctx, Config{BlockAllocatorMemory: tc.set})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.set, err)
+		}
+		var v string
+		err = db.SQL().QueryRowContext(ctx, "SELECT current_setting('block_allocator_memory')::VARCHAR").Scan(&v)
+		db.Close()
+		if err != nil || v != tc.want {
+			t.Errorf("BlockAllocatorMemory %q: block_allocator_memory = %q, %v; want %s", tc.set, v, err, tc.want)
+		}
 	}
 }
 

@@ -38,7 +38,11 @@ type Options struct {
 	// MaxTempDirSize bounds what queries spill to TempDir ("" = DuckDB's
 	// default: 90 % of the free disk space).
 	MaxTempDirSize string
-	Logger         *slog.Logger
+	// BlockAllocatorMemory is how much of DuckDB's freed buffer memory the
+	// process keeps between statements (engine.Config; "" = DuckDB's
+	// default, none).
+	BlockAllocatorMemory string
+	Logger               *slog.Logger
 	// BaseDir resolves relative FILES paths; "" = the working directory.
 	BaseDir string
 	// PollInterval is how often ON CHANGE views' file sources are listed
@@ -197,14 +201,15 @@ func Open(ctx context.Context, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	db, err := engine.Open(ctx, engine.Config{
-		Path:           filepath.Join(dataDir, databaseFile),
-		MemoryLimit:    opts.MemoryLimit,
-		Threads:        opts.Threads,
-		TempDir:        opts.TempDir,
-		MaxTempDirSize: opts.MaxTempDirSize,
-		ConnInit:       sessionInit,
-		Sandbox:        &engine.Sandbox{AllowedDirectories: allowed},
-		EncryptionKeys: opts.EncryptionKeys,
+		Path:                 filepath.Join(dataDir, databaseFile),
+		MemoryLimit:          opts.MemoryLimit,
+		Threads:              opts.Threads,
+		TempDir:              opts.TempDir,
+		MaxTempDirSize:       opts.MaxTempDirSize,
+		BlockAllocatorMemory: opts.BlockAllocatorMemory,
+		ConnInit:             sessionInit,
+		Sandbox:              &engine.Sandbox{AllowedDirectories: allowed},
+		EncryptionKeys:       opts.EncryptionKeys,
 	})
 	if err != nil {
 		return nil, err
