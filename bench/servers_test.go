@@ -236,15 +236,7 @@ func postmasterPid(p *pgServer) (int, error) {
 
 // childrenCPU is the CPU time (user + system), s, of process pid's reaped
 // children.
-func childrenCPU(pid int) float64 {
-	f := procStat(pid)
-	if len(f) < 15 {
-		return 0
-	}
-	cutime, _ := strconv.ParseFloat(f[13], 64)
-	cstime, _ := strconv.ParseFloat(f[14], 64)
-	return (cutime + cstime) / 100 // USER_HZ is 100 on Linux
-}
+func childrenCPU(pid int) float64 { return statTicks(pid, 13) }
 
 // procStat is the fields of /proc/<pid>/stat after the command name (which
 // is in parentheses and may hold spaces): f[0] is the state.
@@ -259,12 +251,17 @@ func procStat(pid int) []string {
 
 // procCPU is the CPU time (user + system) process pid has used so far, in
 // seconds, from /proc (0 where /proc is missing).
-func procCPU(pid int) float64 {
+func procCPU(pid int) float64 { return statTicks(pid, 11) }
+
+// statTicks is the sum of the two clock-tick fields of /proc/<pid>/stat
+// at i and i+1 of procStat's fields (utime, stime at 11; cutime, cstime at
+// 13), in seconds (0 where /proc is missing).
+func statTicks(pid, i int) float64 {
 	f := procStat(pid)
-	if len(f) < 13 {
+	if len(f) < i+2 {
 		return 0
 	}
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+	a, _ := strconv.ParseFloat(f[i], 64)
+	b, _ := strconv.ParseFloat(f[i+1], 64)
+	return (a + b) / 100 // USER_HZ is 100 on Linux
 }
