@@ -17,14 +17,7 @@ import (
 func TestCatalogReadsKept(t *testing.T) {
 	g := openGateway(t)
 	s, other := newTestSession(t, g), newTestSession(t, g)
-	rows := func(s *session, q string) []string {
-		t.Helper()
-		r := &recorder{}
-		if err := s.SimpleQuery(t.Context(), q, r); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return r.rows
-	}
+	rows := func(s *session, q string) []string { return query(t, s, q) }
 	// kept runs q twice on s; the second must be a replay, and both the
 	// answer a new session gets from DuckDB.
 	kept := func(q string, want ...string) {
@@ -237,14 +230,7 @@ func TestCatalogReadTooLargeNotKept(t *testing.T) {
 // role, or one that ran SET, or one in a transaction block, does not.
 func TestCatalogReadsShared(t *testing.T) {
 	g := openGateway(t)
-	run := func(s *session, q string) []string {
-		t.Helper()
-		r := &recorder{}
-		if err := s.SimpleQuery(t.Context(), q, r); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return r.rows
-	}
+	run := func(s *session, q string) []string { return query(t, s, q) }
 	q := `SELECT relname FROM pg_class WHERE relname LIKE 'sh_%' ORDER BY 1`
 	key, _ := answerText(pgcatalog.Resolve(q), nil, nil)
 	sharedFor := func(s *session) bool { return s.answerFor(key, s.answerKey()) != nil }
